@@ -1,0 +1,2 @@
+"""agents for PyMIC; see COMPONENTS for what gets registered."""
+COMPONENTS: list = []

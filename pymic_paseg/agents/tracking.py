@@ -1,0 +1,72 @@
+"""Per-round logging: log file lines, TensorBoard scalars and a tqdm progress bar."""
+from __future__ import annotations
+
+import logging
+import numbers
+import sys
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+#: timing keys PyMIC's agents report; logged, but not as TensorBoard curves.
+_TIMING_KEYS = ("data_time", "forward_time", "loss_time", "backward_time")
+
+
+def _scalars(prefix: str, values: Optional[Dict[str, Any]]) -> Iterator[Tuple[str, float]]:
+    """Flatten nested dicts of numbers / arrays into ``prefix/key`` scalar pairs."""
+    if not values:
+        return
+    for key, value in values.items():
+        name = f"{prefix}/{key}"
+        if isinstance(value, dict):
+            yield from _scalars(name, value)
+        elif isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, bool):
+            yield name, float(value)
+        elif isinstance(value, (np.ndarray, list, tuple)):
+            arr = np.asarray(value, dtype=float).ravel()
+            for index, item in enumerate(arr):
+                yield f"{name}_{index}", float(item)
+
+
+class RoundLogger:
+    """Reports each validation round; drives the progress bar between rounds."""
+
+    def __init__(self, writer, *, total: int, start: int, progress: bool = True):
+        self.writer = writer
+        #: one ``(iteration, lr, train_scalars, valid_scalars)`` per round, for reports and tests
+        self.history: List[Tuple[int, float, Dict[str, Any], Optional[Dict[str, Any]]]] = []
+        interactive = sys.stderr.isatty()
+        self.bar = tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
+                        disable=not progress, mininterval=0.5 if interactive else 30.0,
+                        desc="training")
+
+    def step(self, n: int = 1, **postfix: float) -> None:
+        """Advance the bar by ``n`` iterations (called by our inner loop)."""
+        self.bar.update(n)
+        if postfix:
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in postfix.items()}, refresh=False)
+
+    def log(self, glob_it: int, lr: float, train: Optional[Dict[str, Any]],
+            valid: Optional[Dict[str, Any]]) -> None:
+        self.history.append((glob_it, lr, dict(train or {}), None if valid is None else dict(valid)))
+        if glob_it > self.bar.n:
+            self.bar.update(glob_it - self.bar.n)
+        self.writer.add_scalar("lr", lr, glob_it)
+        for name, value in _scalars("train", train):
+            if name.split("/")[-1] not in _TIMING_KEYS:
+                self.writer.add_scalar(name, value, glob_it)
+        for name, value in _scalars("valid", valid):
+            self.writer.add_scalar(name, value, glob_it)
+        train_text = ", ".join(f"{k.split('/', 1)[1]} {v:.4f}" for k, v in _scalars("t", train)
+                               if k.split("/")[-1] not in _TIMING_KEYS)
+        logger.info("it %d  lr %.3g  train: %s", glob_it, lr, train_text or "-")
+        if valid is not None:
+            valid_text = ", ".join(f"{k.split('/', 1)[1]} {v:.4f}" for k, v in _scalars("v", valid)
+                                   if "class_dice" not in k)
+            logger.info("it %d  valid: %s", glob_it, valid_text)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,233 @@
+"""``pymic_run``: PyMIC's command line with pymic_paseg's components registered.
+
+Sub-commands::
+
+    pymic_run train CFG [PyMIC options] [--resume] [--device D]
+    pymic_run test  CFG [PyMIC options] [--device D]
+    pymic_run preprocess CFG
+    pymic_run list
+    pymic_run demo-data OUT_DIR [--cases N] [--seed S]
+    pymic_run --version
+
+``train``/``test``/``preprocess`` register our components, route PyMIC's
+dispatch to the device-aware agents (:mod:`pymic_paseg.agents.routing`) and
+then call PyMIC's own ``main()`` with the remaining arguments, so every PyMIC
+option (``--train_csv``, ``--ckpt_dir``, ``--iter_max``, ``--gpus`` ...) works.
+
+Exit codes: 0 success; 1 a run failed (e.g. some test cases, a bad checkpoint);
+2 usage or configuration error (one line on stderr, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import configparser
+import contextlib
+import functools
+import io
+import os
+import sys
+import warnings
+from typing import Callable, List, Optional, Sequence
+
+from pymic_paseg import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROG = "pymic_run"
+
+
+class UsageError(Exception):
+    """Bad command line: reported on one line, exit code 2."""
+
+
+# ---------------------------------------------------------------- helpers
+def _check_config_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise UsageError(f"config file not found: {path}")
+    if not os.path.isfile(path):
+        raise UsageError(f"config path is not a file: {path}")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config file {path}: {exc}") from None
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as exc:
+        raise UsageError(f"config file {path} is not a valid INI file: "
+                         f"{' '.join(str(exc).split())}") from None
+    if not parser.sections():
+        raise UsageError(f"config file {path} has no [sections]")
+
+
+def _patch_pymic_parsing(overrides: dict) -> None:
+    """Wrap PyMIC's config parsing for the entry-point modules.
+
+    * ``gpus = []`` crashes PyMIC's list parser (IndexError on ''): treat as empty list;
+    * PyMIC prints every key while parsing: keep that out of the terminal;
+    * apply our own options (``--resume``, ``--device``) after PyMIC's.
+    """
+    import pymic.net_run.predict as predict
+    import pymic.net_run.train as train
+    import pymic.util.parse_config as pc
+
+    if not getattr(pc.parse_list, "_paseg", False):
+        original_list = pc.parse_list
+
+        @functools.wraps(original_list)
+        def parse_list(val_str):
+            return [] if not str(val_str).strip() else original_list(val_str)
+        parse_list._paseg = True
+        pc.parse_list = parse_list
+
+    def quiet_parse(args):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return pc.parse_config(args)
+
+    def synchronize(config):
+        config = pc.synchronize_config(config)
+        for section, values in overrides.items():
+            config.setdefault(section, {}).update(values)
+        return config
+
+    for module in (train, predict):
+        module.parse_config = quiet_parse
+        module.synchronize_config = synchronize
+
+
+def _run_pymic(main: Callable[[], None], prog: str, cfg: str, rest: Sequence[str],
+               overrides: dict) -> int:
+    import pymic_paseg
+    from pymic_paseg.agents.routing import install_routing
+    _check_config_file(cfg)
+    pymic_paseg.register()
+    install_routing()
+    _patch_pymic_parsing(overrides)
+    saved = sys.argv
+    sys.argv = [prog, cfg, *rest]
+    try:
+        main()
+    finally:
+        sys.argv = saved
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- commands
+def cmd_train(args: argparse.Namespace, rest: List[str]) -> int:
+    _check_config_file(args.cfg)
+    import pymic.net_run.train as train
+    overrides = {"training": {}}
+    if args.resume:
+        overrides["training"]["resume"] = True
+    if args.device:
+        overrides["training"]["device"] = args.device
+        overrides.setdefault("testing", {})["device"] = args.device
+    return _run_pymic(train.main, "pymic_train", args.cfg, rest, overrides)
+
+
+def cmd_test(args: argparse.Namespace, rest: List[str]) -> int:
+    _check_config_file(args.cfg)
+    import pymic.net_run.predict as predict
+    overrides = {"testing": {"device": args.device}} if args.device else {}
+    return _run_pymic(predict.main, "pymic_test", args.cfg, rest, overrides)
+
+
+def cmd_preprocess(args: argparse.Namespace, rest: List[str]) -> int:
+    _check_config_file(args.cfg)
+    import pymic.net_run.preprocess as preprocess
+    return _run_pymic(preprocess.main, "pymic_preprocess", args.cfg, rest, {})
+
+
+def cmd_list(args: argparse.Namespace, rest: List[str]) -> int:
+    import pymic_paseg
+    components = pymic_paseg.register()
+    width = max([len(c.name) for c in components] + [4])
+    print(f"pymic_paseg {__version__}: {len(components)} component(s) registered in PyMIC")
+    for comp in components:
+        print(f"  {comp.registry:<14} {comp.name:<{width}}  {comp.target}")
+    print("routed (device-aware, not registered): fully_sup -> "
+          "pymic_paseg.agents.fullsup.FullySupervisedAgent; PyMIC's WSL/NLL/SSL methods -> "
+          "DeviceAware<Method>")
+    return EXIT_OK
+
+
+def cmd_demo_data(args: argparse.Namespace, rest: List[str]) -> int:
+    from pymic_paseg.data import DemoConfig, build_demo_dataset
+    config = DemoConfig(n_cases=args.cases, seed=args.seed)
+    dataset = build_demo_dataset(args.out_dir, config, progress=not args.quiet)
+    print(f"demo dataset: {len(dataset.cases)} case(s) in {dataset.root}")
+    for split, path in dataset.csv.items():
+        print(f"  {split:<6} {path}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="PyMIC with PA-Seg components (pymic_paseg).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    train = sub.add_parser("train", help="PyMIC training (accepts pymic_train's options)")
+    train.add_argument("cfg")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from the latest checkpoint in ckpt_dir")
+    train.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
+    train.set_defaults(func=cmd_train, passthrough=True)
+    test = sub.add_parser("test", help="PyMIC inference (accepts pymic_test's options)")
+    test.add_argument("cfg")
+    test.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
+    test.set_defaults(func=cmd_test, passthrough=True)
+    pre = sub.add_parser("preprocess", help="PyMIC preprocessing")
+    pre.add_argument("cfg")
+    pre.set_defaults(func=cmd_preprocess, passthrough=True)
+    lst = sub.add_parser("list", help="list the components registered into PyMIC")
+    lst.set_defaults(func=cmd_list, passthrough=False)
+    demo = sub.add_parser("demo-data", help="build the demo dataset from nilearn's MNI152 T1")
+    demo.add_argument("out_dir")
+    demo.add_argument("--cases", type=int, default=40)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(func=cmd_demo_data, passthrough=False)
+    return parser
+
+
+def _error_types():
+    from pymic_paseg.agents.checkpoint import CheckpointError
+    from pymic_paseg.agents.inference import InferenceError
+    from pymic_paseg.config import ConfigError
+    from pymic_paseg.registry import RegistrationError
+    return (ConfigError, RegistrationError), (CheckpointError, InferenceError)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # PyMIC imports timm's deprecated module path; that warning is not the user's business
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"timm\.")
+    parser = build_parser()
+    try:
+        args, rest = parser.parse_known_args(argv)
+        if args.command is None:
+            raise UsageError("missing sub-command (train, test, preprocess, list, demo-data); "
+                             f"see `{PROG} --help`")
+        if rest and not args.passthrough:
+            raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+        usage_errors, run_errors = _error_types()
+        try:
+            return args.func(args, rest)
+        except usage_errors as exc:
+            print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except run_errors as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

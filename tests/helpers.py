@@ -1,0 +1,104 @@
+"""Small synthetic datasets and configs for tests (no demo builder needed)."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Tuple
+
+import numpy as np
+import SimpleITK as sitk
+
+SHAPE = (16, 32, 32)  # z, y, x
+SPACING = (0.9, 0.8, 2.0)  # x, y, z (ITK order)
+ORIGIN = (-10.0, 5.0, 3.5)
+DIRECTION = (0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0)  # a 90-degree rotation
+
+
+def write_image(array: np.ndarray, path: Path) -> None:
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(SPACING)
+    image.SetOrigin(ORIGIN)
+    image.SetDirection(DIRECTION)
+    sitk.WriteImage(image, str(path))
+
+
+def make_case(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    """A noisy volume with a bright box 'lesion' at a random place."""
+    image = rng.normal(0.3, 0.05, SHAPE).astype(np.float32)
+    label = np.zeros(SHAPE, np.uint8)
+    z, y, x = rng.integers(3, 8), rng.integers(4, 20), rng.integers(4, 20)
+    label[z:z + 5, y:y + 7, x:x + 6] = 1
+    image[label > 0] += 0.6
+    return image, label
+
+
+def make_dataset(root: Path, n_train: int = 4, n_valid: int = 2, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    rows = {"train": [], "valid": []}
+    for i in range(n_train + n_valid):
+        image, label = make_case(rng)
+        write_image(image, root / f"case{i}_img.nii.gz")
+        write_image(label, root / f"case{i}_lab.nii.gz")
+        split = "train" if i < n_train else "valid"
+        rows[split].append(f"case{i}_img.nii.gz,case{i}_lab.nii.gz")
+    for split, lines in rows.items():
+        (root / f"{split}.csv").write_text("image,label\n" + "\n".join(lines) + "\n")
+    return root
+
+
+def fullsup_config(root: Path, ckpt_dir: Path, out_dir: Path, *, iter_max: int = 8,
+                   iter_valid: int = 4, extra_training: str = "", valid: bool = True) -> str:
+    valid_line = f"valid_csv = {root}/valid.csv" if valid else ""
+    return textwrap.dedent(f"""\
+        [dataset]
+        tensor_type = float
+        task_type = seg
+        root_dir = {root}
+        train_dir = {root}
+        train_csv = {root}/train.csv
+        {valid_line}
+        test_csv = {root}/valid.csv
+        train_batch_size = 2
+        num_worker = 0
+        patch_size = [8, 16, 16]
+        train_transform = [NormalizeWithMeanStd, RandomCrop, LabelToProbability]
+        valid_transform = [NormalizeWithMeanStd, LabelToProbability]
+        test_transform = [NormalizeWithMeanStd]
+        NormalizeWithMeanStd_channels = [0]
+
+        [network]
+        net_type = UNet2D5
+        class_num = 2
+        in_chns = 1
+        feature_chns = [4, 8, 16, 32, 64]
+        conv_dims = [2, 2, 3, 3, 3]
+        dropout = [0.0, 0.0, 0.0, 0.0, 0.0]
+        bilinear = True
+        deep_supervise = False
+
+        [training]
+        device = cpu
+        gpus = [0]
+        loss_type = [DiceLoss, CrossEntropyLoss]
+        loss_weight = [0.5, 0.5]
+        optimizer = Adam
+        learning_rate = 1e-2
+        momentum = 0.9
+        weight_decay = 1e-5
+        lr_scheduler = PolynomialLR
+        lr_power = 0.9
+        ckpt_dir = {ckpt_dir}
+        iter_max = {iter_max}
+        iter_valid = {iter_valid}
+        iter_save = {iter_valid}
+        progress = false
+        {extra_training}
+
+        [testing]
+        device = cpu
+        gpus = [0]
+        ckpt_mode = 0
+        output_dir = {out_dir}
+        sliding_window_enable = False
+        """)
