@@ -34,6 +34,7 @@ SUBPACKAGES = (
     "pymic_paseg.losses",
     "pymic_paseg.transforms",
     "pymic_paseg.agents",
+    "pymic_paseg.networks",
 )
 
 

@@ -102,3 +102,82 @@ def fullsup_config(root: Path, ckpt_dir: Path, out_dir: Path, *, iter_max: int =
         output_dir = {out_dir}
         sliding_window_enable = False
         """)
+
+
+def make_partial_dataset(root: Path, n_train: int = 3, n_valid: int = 1, seed: int = 0) -> Path:
+    """Like :func:`make_dataset`, plus zero background and partial labels.
+
+    Partial labels (PyMIC's convention for 2 classes): 1 = eroded lesion core,
+    0 = outside a box 2 voxels around the lesion or in the zero background,
+    2 = unlabeled.
+    """
+    from scipy import ndimage
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    rows = {"train": [], "valid": []}
+    for i in range(n_train + n_valid):
+        image, label = make_case(rng)
+        image[:, :, :3] = 0.0  # "skull-stripped" background: outside Omega_M
+        partial = np.full(SHAPE, 2, np.uint8)
+        zz, yy, xx = np.nonzero(label)
+        box = tuple(slice(max(a.min() - 2, 0), a.max() + 3) for a in (zz, yy, xx))
+        inside = np.zeros(SHAPE, bool)
+        inside[box] = True
+        partial[~inside | (image == 0)] = 0
+        partial[ndimage.binary_erosion(label, iterations=1)] = 1
+        write_image(image, root / f"case{i}_img.nii.gz")
+        write_image(label, root / f"case{i}_lab.nii.gz")
+        write_image(partial, root / f"case{i}_partial.nii.gz")
+        if i < n_train:
+            rows["train"].append(f"case{i}_img.nii.gz,case{i}_partial.nii.gz")
+        else:
+            rows["valid"].append(f"case{i}_img.nii.gz,case{i}_lab.nii.gz")
+    for split, lines in rows.items():
+        (root / f"{split}.csv").write_text("image,label\n" + "\n".join(lines) + "\n")
+    return root
+
+
+def stage1_config(root: Path, ckpt_dir: Path, out_dir: Path, *, iter_max: int = 6,
+                  iter_valid: int = 3, wsl: str = "", training: str = "",
+                  valid: bool = True) -> str:
+    """A stage-1 config on :func:`make_partial_dataset` data."""
+    text = fullsup_config(root, ckpt_dir, out_dir, iter_max=iter_max, iter_valid=iter_valid,
+                          extra_training=training, valid=valid)
+    text = text.replace(
+        "train_transform = [NormalizeWithMeanStd, RandomCrop, LabelToProbability]",
+        "train_transform = [ValidRegionMask, NormalizeWithMeanStd, RandomCrop, "
+        "PartialLabelToProbability]")
+    text = text.replace("[dataset]\n", "[dataset]\nsupervise_type = weak_sup\n", 1)
+    text += "\n[weakly_supervised_learning]\nmethod_name = PASegStage1\n" + wsl + "\n"
+    return text
+
+
+AUX_NETWORK = """
+[network_auxiliary]
+net_type = PASegAttentionUNet
+dimension = 3
+class_num = 2
+in_chns = 1
+feature_chns = [4, 8, 8, 16, 16]
+dropout = [0.0, 0.0, 0.0, 0.0, 0.0]
+"""
+
+
+def scm_config(root: Path, ckpt_dir: Path, out_dir: Path, primary: Path, auxiliary: Path, *,
+               iter_max: int = 6, iter_valid: int = 3, nll: str = "",
+               training: str = "", valid: bool = True) -> str:
+    """An SCM config on :func:`make_dataset` data; the training CSV lists images only."""
+    lines = (root / "train.csv").read_text().splitlines()
+    (root / "train_images.csv").write_text(
+        "image\n" + "\n".join(line.split(",")[0] for line in lines[1:]) + "\n")
+    text = fullsup_config(root, ckpt_dir, out_dir, iter_max=iter_max, iter_valid=iter_valid,
+                          extra_training=training, valid=valid)
+    text = text.replace(f"train_csv = {root}/train.csv", f"train_csv = {root}/train_images.csv")
+    text = text.replace("train_transform = [NormalizeWithMeanStd, RandomCrop, LabelToProbability]",
+                        "train_transform = [NormalizeWithMeanStd, RandomCrop]")
+    text = text.replace("patch_size = [8, 16, 16]", "patch_size = [16, 16, 16]")
+    text = text.replace("[dataset]\n", "[dataset]\nsupervise_type = noisy_label\n", 1)
+    text += AUX_NETWORK
+    text += (f"\n[noisy_label_learning]\nmethod_name = PASegSCM\n"
+             f"primary_checkpoint = {primary}\nauxiliary_checkpoint = {auxiliary}\n{nll}\n")
+    return text

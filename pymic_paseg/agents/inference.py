@@ -60,10 +60,11 @@ class InferenceMixin:
         from pymic.net_run.infer_func import Inferer
         plan = resolve_device(self.config, "testing")
         self.device = plan.device
-        nets = []
+        nets: List[nn.Module] = []
         for net, path in self.inference_networks():
             state = ckpt.load_checkpoint(path, map_location="cpu")
-            model = net if not nets else copy.deepcopy(net)
+            # the same module listed twice (ckpt_mode 3 ensembles) needs its own copy
+            model = copy.deepcopy(net) if any(net is n for n in nets) else net
             ckpt.load_model_weights(model, state["model_state_dict"], path)
             model.to(self.device)
             logger.info("inference with %s on %s", path, self.device)

@@ -68,6 +68,7 @@ class DeviceAwareLoop(InferenceMixin):
             self.device_plan: DevicePlan = resolve_device(config, "training")
         super().__init__(config, stage)
         self.members: List[TrainMember] = []
+        self.glob_it = 0
 
     # ------------------------------------------------------------ hooks
     def build_members(self) -> List[TrainMember]:

@@ -38,10 +38,9 @@ class RoundLogger:
         self.writer = writer
         #: one ``(iteration, lr, train_scalars, valid_scalars)`` per round, for reports and tests
         self.history: List[Tuple[int, float, Dict[str, Any], Optional[Dict[str, Any]]]] = []
-        interactive = sys.stderr.isatty()
+        # a bar only on a terminal: in log files the per-round lines say the same
         self.bar = tqdm(total=total, initial=start, unit="it", dynamic_ncols=True,
-                        disable=not progress, mininterval=0.5 if interactive else 30.0,
-                        desc="training")
+                        disable=not (progress and sys.stderr.isatty()), desc="training")
 
     def step(self, n: int = 1, **postfix: float) -> None:
         """Advance the bar by ``n`` iterations (called by our inner loop)."""

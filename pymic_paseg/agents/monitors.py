@@ -1,0 +1,66 @@
+"""Frozen "monitor" copies of the SCM networks (paper section III-B, original code).
+
+Each trained network keeps a frozen copy, its monitor. At every iteration the
+monitors run on the batch without autograd (``torch.inference_mode``) and, on a
+GPU, in mixed precision: a network's own monitor gives its pseudo label, the
+other network's monitor gives the temperature-softened soft label. Monitors are
+reloaded periodically from the best-validation weights (or the latest weights
+when there is no validation set), which keeps the targets stable in between.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any, Dict, List, Optional
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+
+class Monitors:
+    """One frozen copy per network; ``predict`` returns their logits as float32."""
+
+    def __init__(self, nets: List[nn.Module], *, amp: bool):
+        self.copies = [self._frozen(net) for net in nets]
+        self.amp = amp
+        self.last_refresh = 0
+
+    @staticmethod
+    def _frozen(net: nn.Module) -> nn.Module:
+        target = net.module if isinstance(net, nn.DataParallel) else net
+        clone = copy.deepcopy(target)
+        clone.eval()
+        for param in clone.parameters():
+            param.requires_grad_(False)
+        return clone
+
+    def predict(self, images: torch.Tensor) -> List[torch.Tensor]:
+        """Logits of every monitor on ``images`` (plain tensors, usable as loss targets)."""
+        use_amp = self.amp and images.device.type == "cuda"
+        with torch.inference_mode(), torch.autocast(device_type=images.device.type,
+                                                    enabled=use_amp):
+            outputs = []
+            for monitor in self.copies:
+                out = monitor(images)
+                out = out[0] if isinstance(out, (tuple, list)) else out
+                outputs.append(out.float())
+        # inference tensors cannot be saved for backward: clone outside inference mode
+        return [out.clone() for out in outputs]
+
+    def refresh(self, states: List[Dict[str, torch.Tensor]], iteration: int) -> None:
+        for monitor, state in zip(self.copies, states):
+            monitor.load_state_dict(state)
+            monitor.eval()
+        self.last_refresh = iteration
+        logger.info("SCM monitors refreshed at iteration %d", iteration)
+
+    def state(self) -> Dict[str, Any]:
+        return {"weights": [m.state_dict() for m in self.copies],
+                "last_refresh": int(self.last_refresh)}
+
+    def load_state(self, state: Optional[Dict[str, Any]]) -> None:
+        if not state:
+            return
+        self.refresh(state["weights"], int(state.get("last_refresh", 0)))

@@ -1,0 +1,190 @@
+"""PA-Seg stage 2: Self and Cross Monitoring (SCM), paper section III-B, eq. 12-15.
+
+Two networks pre-trained by stage 1, a primary (``[network]``, e.g. UNet2D5)
+and an auxiliary (``[network_auxiliary]``, e.g. AttentionUNet), are trained
+together. Each keeps a frozen monitor (:mod:`~pymic_paseg.agents.monitors`).
+For network ``k`` and the other network ``o``::
+
+    L_k = lambda * T^2 * KL(softmax(z_o_monitor / T) || softmax(z_k / T))      # CKD, eq. 13
+        + (1 - lambda) * (CE + Dice)(P_k, argmax(z_k_monitor))                 # self-training
+
+Registered as ``NLLMethodDict['PASegSCM']`` (``supervise_type = noisy_label``):
+SCM learns from the noisy pseudo labels of stage 1, which is PyMIC's
+noisy-label family, and that dispatch path lets the training CSV list images
+only (the pseudo labels come from the monitors, not from files).
+
+Config (``[noisy_label_learning]``):
+
+==================== ======================= =============================================
+key                  default                 meaning
+==================== ======================= =============================================
+method_name          (required)              ``PASegSCM``
+lambda               0.5                     KD weight in [0, 1]; 0 = self-training only,
+                                             1 = KD only (paper's ablation)
+temperature          4.0                     T > 0 of the soft labels
+monitor_interval     20% of iter_max         refresh the monitors every K iterations
+monitor_source       auto                    ``best`` (needs validation), ``latest``, or
+                                             ``auto`` = best if a validation set exists
+primary_checkpoint   (required for training) stage-1 checkpoint of the primary network
+auxiliary_checkpoint (required for training) stage-1 checkpoint of the auxiliary network
+inference_network    primary                 ``primary``, ``auxiliary`` or ``average``
+monitor_amp          true                    mixed precision for monitors (GPU only)
+==================== ======================= =============================================
+
+Checkpoints: the primary uses ``ckpt_prefix`` (so ``pymic_test`` tooling finds
+it), the auxiliary ``{ckpt_prefix}_auxiliary``; both carry the monitors, so a
+resumed run restores networks, optimisers and monitors.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Tuple
+
+import torch
+from pymic.loss.seg.ce import CrossEntropyLoss
+from pymic.loss.seg.dice import DiceLoss
+from pymic.loss.seg.util import get_soft_label
+from torch import nn
+
+from pymic_paseg.agents import checkpoint as ckpt
+from pymic_paseg.agents.base import Batch, PasegSegAgent, Terms
+from pymic_paseg.agents.loop import TrainMember
+from pymic_paseg.agents.monitors import Monitors
+from pymic_paseg.config import ConfigError, Section, look_up_option
+from pymic_paseg.losses.distillation import distillation_loss
+
+logger = logging.getLogger(__name__)
+
+SECTION = "noisy_label_learning"
+AUX_SECTION = "network_auxiliary"
+KEYS = ("method_name", "lambda", "temperature", "monitor_interval", "monitor_source",
+        "primary_checkpoint", "auxiliary_checkpoint", "inference_network", "monitor_amp")
+INFERENCE_CHOICES = ("primary", "auxiliary", "average")
+#: the paper refreshes pseudo labels every 20 of 100 epochs.
+DEFAULT_REFRESH_FRACTION = 0.2
+
+
+class PASegSCMAgent(PasegSegAgent):
+    """SCM agent: two networks, two monitors, cross distillation + self-training."""
+
+    def __init__(self, config, stage: str = "train"):
+        super().__init__(config, stage)
+        sec = Section.of(config, SECTION, required=True)
+        sec.check_keys(KEYS)
+        self.inference_choice = sec.choice("inference_network", INFERENCE_CHOICES, "primary")
+        Section.of(config, AUX_SECTION, required=True).raw("net_type")
+        self.aux_net = None
+        if stage != "train":
+            return
+        self.lam = sec.float("lambda", 0.5, low=0, high=1)
+        self.temperature = sec.float("temperature", 4.0, low=0, low_open=True)
+        iter_max = self.loop_settings.iter_max
+        self.interval = sec.int("monitor_interval",
+                                max(1, int(DEFAULT_REFRESH_FRACTION * iter_max)), low=1)
+        has_valid = config["dataset"].get("valid_csv") is not None
+        source = sec.choice("monitor_source", ("auto", "best", "latest"), "auto")
+        if source == "best" and not has_valid:
+            raise sec.fail("monitor_source", source, "needs [dataset] valid_csv (no validation "
+                           "set: use latest or auto)")
+        self.monitor_source = ("best" if has_valid else "latest") if source == "auto" else source
+        self.stage1 = {"primary": sec.path("primary_checkpoint", must_exist=True),
+                       "auxiliary": sec.path("auxiliary_checkpoint", must_exist=True)}
+        self.monitor_amp = sec.bool("monitor_amp", True)
+        self.ce, self.dice = CrossEntropyLoss(), DiceLoss()
+        self.monitors = None
+
+    # ------------------------------------------------------------ networks
+    def create_network(self) -> None:
+        super().create_network()
+        if self.aux_net is None:
+            from pymic.net.net_dict_seg import SegNetDict
+            params = dict(self.config[AUX_SECTION])
+            name = look_up_option(params.get("net_type"), SegNetDict,
+                                  where=f"[{AUX_SECTION}] net_type")
+            if params.get("class_num", self.config["network"]["class_num"]) != \
+                    self.config["network"]["class_num"]:
+                raise ConfigError(f"[{AUX_SECTION}] class_num must equal [network] class_num")
+            self.aux_net = SegNetDict[name](params)
+            self.aux_net = self.aux_net.float() if self.tensor_type == "float" \
+                else self.aux_net.double()
+
+    def build_members(self) -> List[TrainMember]:
+        prefix = self.loop_settings.prefix
+        members = [TrainMember("primary", self.net, prefix),
+                   TrainMember("auxiliary", self.aux_net, f"{prefix}_auxiliary")]
+        for member in members:  # stage-1 initialisation (resume may overwrite it)
+            path = self.stage1[member.name]
+            state = ckpt.load_checkpoint(path)
+            ckpt.load_model_weights(member.net, state["model_state_dict"], path)
+        return members
+
+    def create_loss_calculator(self) -> None:
+        """SCM's losses are fixed by the method; ``[training] loss_type`` is unused."""
+        self.loss_calculator = None
+
+    # ------------------------------------------------------------ monitors
+    def _monitors(self) -> Monitors:
+        if self.monitors is None:
+            self.monitors = Monitors([m.net for m in self.members], amp=self.monitor_amp)
+            self.monitors.last_refresh = self.glob_it
+        return self.monitors
+
+    def _maybe_refresh(self) -> None:
+        monitors = self._monitors()
+        if self.glob_it - monitors.last_refresh < self.interval:
+            return
+        states = []
+        for member in self.members:
+            use_best = self.monitor_source == "best" and member.best_state is not None
+            states.append(member.best_state if use_best else member.module().state_dict())
+        monitors.refresh(states, self.glob_it)
+
+    def extra_state(self) -> Dict[str, Any]:
+        return {"monitors": self.monitors.state()} if self.monitors is not None else {}
+
+    def load_extra_state(self, state: Dict[str, Any]) -> None:
+        self._monitors().load_state(state.get("monitors"))
+
+    # ------------------------------------------------------------ losses
+    def compute_losses(self, batch: Batch) -> Dict[str, Terms]:
+        self._maybe_refresh()
+        images = batch["image"]
+        monitor_logits = self.monitors.predict(images)
+        class_num = self.config["network"]["class_num"]
+        losses: Dict[str, Terms] = {}
+        for k, member in enumerate(self.members):
+            out = member.net(images)
+            out = out[0] if isinstance(out, (tuple, list)) else out
+            other = monitor_logits[1 - k]
+            pseudo = get_soft_label(torch.argmax(monitor_logits[k], 1, keepdim=True), class_num,
+                                    self.tensor_type)
+            inputs = {"prediction": out, "ground_truth": pseudo}
+            kd = distillation_loss(out, other, self.temperature)
+            sup = self.ce(inputs) + self.dice(inputs)
+            losses[member.name] = {"loss": self.lam * kd + (1 - self.lam) * sup,
+                                   "kd": kd, "sup": sup}
+        return losses
+
+    # ------------------------------------------------------------ inference
+    def inference_networks(self) -> List[Tuple[nn.Module, str]]:
+        primary = (self.net, self.inference_checkpoint())
+        if self.inference_choice == "primary":
+            return [primary]
+        aux_ckpt = self._auxiliary_checkpoint(primary[1])
+        if self.inference_choice == "auxiliary":
+            return [(self.aux_net, aux_ckpt)]
+        return [primary, (self.aux_net, aux_ckpt)]
+
+    def _auxiliary_checkpoint(self, primary_path: str) -> str:
+        import os
+        train = Section.of(self.config, "training")
+        ckpt_dir = train.str("ckpt_dir").rstrip("/")
+        prefix = train.str("ckpt_prefix", None) or os.path.basename(os.path.abspath(ckpt_dir))
+        name = os.path.basename(primary_path)
+        if name.startswith(prefix + "_") and not name.startswith(prefix + "_auxiliary"):
+            candidate = os.path.join(os.path.dirname(primary_path),
+                                     f"{prefix}_auxiliary_{name[len(prefix) + 1:]}")
+            if os.path.isfile(candidate):
+                return candidate
+        mode = Section.of(self.config, "testing").int("ckpt_mode", 0, low=0, high=3)
+        return str(ckpt.find_checkpoint(ckpt_dir, f"{prefix}_auxiliary", min(mode, 1)))

@@ -1,0 +1,99 @@
+"""PA-Seg stage 1: learning from expanded point annotations (paper eq. 3-11).
+
+The loss of eq. 11 with the ramp-up of the original code::
+
+    L = (L_pce + L_pdc) / 2  +  r(t) * (alpha * L_mcrf + beta * L_vm)
+
+``L_pce``/``L_pdc`` (eq. 4-5) use labelled voxels only (``pixel_weight`` from
+``PartialLabelToProbability``); ``L_mcrf`` (eq. 6-8) and ``L_vm`` (eq. 9-10)
+see the (normalised) image, and ``L_vm`` only the valid region Ω_M carried by
+the ``ValidRegionMask`` transform. ``r(t)`` ramps from 0 to 1 between
+``rampup_start`` and ``rampup_end`` iterations.
+
+Config: ``[dataset] supervise_type = weak_sup`` and
+
+.. code-block:: ini
+
+    [weakly_supervised_learning]
+    method_name  = PASegStage1
+    alpha        = 1.0     # weight of the multi-view CRF loss (>= 0; 0 disables it)
+    beta         = 0.1     # weight of the variance-minimisation loss (>= 0; 0 disables it)
+    rampup_start = 0       # iteration where r(t) starts rising
+    rampup_end   = 10% of iter_max   # iteration where r(t) reaches 1
+    rampup_mode  = sigmoid # sigmoid (original), linear or cosine
+
+The CRF and VM options are the loss classes' own keys in ``[training]``
+(``MultiViewCRFLoss_*``, ``VarianceMinimizationLoss_*``). Each term is logged
+separately (``pce``, ``pdice``, ``crf``, ``vm``) with its current weight.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from pymic.util.ramps import get_rampup_ratio
+
+from pymic_paseg.agents.base import Batch, PasegSegAgent, Terms
+from pymic_paseg.config import Section
+from pymic_paseg.losses import (MultiViewCRFLoss, PartialCELoss, PartialDiceLoss,
+                                VarianceMinimizationLoss)
+from pymic_paseg.transforms.valid_region import valid_mask_from_label
+
+SECTION = "weakly_supervised_learning"
+KEYS = ("method_name", "alpha", "beta", "rampup_start", "rampup_end", "rampup_mode")
+RAMPUP_MODES = ("sigmoid", "linear", "cosine")
+#: the original code ramps the regularisers up over the first 10% of training.
+DEFAULT_RAMPUP_FRACTION = 0.1
+
+
+def rampup_ratio(iteration: int, start: int, end: int, mode: str) -> float:
+    """r(t) in [0, 1]; a step at ``start`` when ``end <= start``."""
+    if end <= start:
+        return 1.0 if iteration >= start else 0.0
+    return float(get_rampup_ratio(iteration, start, end, mode))
+
+
+class PASegStage1Agent(PasegSegAgent):
+    """Stage-1 agent (``WSLMethodDict['PASegStage1']``): partial CE + Dice, mCRF, VM."""
+
+    def __init__(self, config, stage: str = "train"):
+        super().__init__(config, stage)
+        self.losses: Dict[str, Any] = {}
+        if stage != "train":
+            return
+        sec = Section.of(config, SECTION, required=True)
+        sec.check_keys(KEYS)
+        self.alpha = sec.float("alpha", 1.0, low=0)
+        self.beta = sec.float("beta", 0.1, low=0)
+        iter_max = self.loop_settings.iter_max
+        self.rampup_start = sec.int("rampup_start", 0, low=0)
+        self.rampup_end = sec.int("rampup_end", int(DEFAULT_RAMPUP_FRACTION * iter_max),
+                                  low=self.rampup_start)
+        self.rampup_mode = sec.choice("rampup_mode", RAMPUP_MODES, "sigmoid")
+        training = config["training"]
+        self.losses = {"pce": PartialCELoss(training), "pdice": PartialDiceLoss(training)}
+        if self.alpha > 0:
+            self.losses["crf"] = MultiViewCRFLoss(training)
+        if self.beta > 0:
+            self.losses["vm"] = VarianceMinimizationLoss(training)
+
+    def create_loss_calculator(self) -> None:
+        """Stage 1 builds its own losses in ``__init__``; PyMIC's ``loss_type`` is unused."""
+        self.loss_calculator = None
+
+    def ramp(self) -> float:
+        return rampup_ratio(self.glob_it, self.rampup_start, self.rampup_end, self.rampup_mode)
+
+    def term_weights(self) -> Dict[str, float]:
+        r = self.ramp()
+        return {"pce": 0.5, "pdice": 0.5, "crf": self.alpha * r, "vm": self.beta * r}
+
+    def loss_terms(self, batch: Batch, outputs: Any) -> Terms:
+        if "pixel_weight" not in batch:
+            raise ValueError("PASegStage1 needs partial labels: end [dataset] train_transform "
+                             "with PartialLabelToProbability (class_num = unlabeled)")
+        inputs: Dict[str, Any] = {"prediction": outputs, "ground_truth": batch["label_prob"],
+                                  "pixel_weight": batch["pixel_weight"], "image": batch["image"]}
+        mask: Optional[Any] = valid_mask_from_label(batch["data"].get("label"))
+        if mask is not None:
+            inputs["valid_mask"] = mask.to(self.device)
+        return {name: loss(inputs) for name, loss in self.losses.items()}

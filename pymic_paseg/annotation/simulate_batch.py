@@ -1,0 +1,153 @@
+"""Simulated seven-click annotations for every case of a dataset CSV with dense labels.
+
+For each row (``image`` and ``label`` columns, paths relative to the dataset root):
+
+1. read the label and check that its grid is the image's grid;
+2. simulate the clicks with :func:`~pymic_paseg.annotation.simulate.simulate_clicks`,
+   seeded with ``seed + row index`` (the same CSV and seed give the same clicks);
+3. validate them against the image grid (e.g. an empty label, or an object touching
+   the image border, fails here);
+4. write a click map on the image grid, atomically, to ``OUT_DIR/<image file name>``.
+
+A failing case is reported with its name and the others are written. The output
+CSV maps ``image`` to ``clicks`` (the click map, relative to the dataset root) for
+the written cases and keeps the input's other columns (``label``, ``mask``, ...), so
+it can be fed straight to :func:`pymic_paseg.expansion.runner.run_expansion`.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+import numpy as np
+import SimpleITK as sitk
+
+from pymic_paseg.annotation.batch import (CaseFailure, output_paths, read_dataset_csv, resolve,
+                                          root_relative, run_cases, write_rows_csv)
+from pymic_paseg.annotation.errors import AnnotationError
+from pymic_paseg.annotation.geometry import ImageGeometry
+from pymic_paseg.annotation.io_nifti import write_click_map
+from pymic_paseg.annotation.simulate import SimulationSettings, simulate_clicks
+from pymic_paseg.annotation.validate import validate_case
+
+__all__ = ["ClickSimulation", "SimulationSummary", "simulate_dataset", "CLICKS_COLUMN",
+           "DEFAULT_CSV_NAME"]
+
+logger = logging.getLogger(__name__)
+
+#: column of the output CSV holding the click map paths.
+CLICKS_COLUMN = "clicks"
+#: file name of the output CSV when none is given (inside the output folder).
+DEFAULT_CSV_NAME = "clicks.csv"
+
+
+@dataclass(frozen=True)
+class ClickSimulation:
+    """The annotator model applied to every case (see :func:`simulate_clicks`).
+
+    Attributes:
+        seed: base seed; row ``i`` of the CSV uses ``seed + i``.
+        margin_mm: ``(low, high)`` range of the background-click margin in mm.
+        jitter_mm: standard deviation of the annotator's Gaussian jitter in mm.
+    """
+
+    seed: int = 0
+    margin_mm: Tuple[float, float] = SimulationSettings.margin_mm
+    jitter_mm: float = SimulationSettings.jitter_mm
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0. Got: {self.seed!r}")
+        # the annotator model's own checks (ValueError); the spacing is irrelevant here
+        SimulationSettings((1.0, 1.0, 1.0), tuple(self.margin_mm), float(self.jitter_mm))
+
+
+@dataclass(frozen=True)
+class _Task:
+    case: str
+    index: int
+    image: str
+    label: str
+    out: str
+
+
+@dataclass
+class SimulationSummary:
+    """What :func:`simulate_dataset` did."""
+
+    n_cases: int
+    written: List[str] = field(default_factory=list)
+    failures: List[CaseFailure] = field(default_factory=list)
+    out_csv: Optional[str] = None
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        return (f"simulated clicks for {len(self.written)}/{self.n_cases} case(s) in "
+                f"{self.seconds:.1f} s; {len(self.failures)} failed; CSV: {self.out_csv}")
+
+
+def _label_array(path: str, geometry: ImageGeometry, case: str) -> np.ndarray:
+    image = sitk.ReadImage(path)
+    diffs = ImageGeometry.from_image(image).mismatches(geometry)
+    if diffs:
+        raise AnnotationError("the label's grid does not match the image's grid (label != "
+                              "image): " + "; ".join(diffs), path=path, case_id=case)
+    array = sitk.GetArrayFromImage(image)
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(array == np.round(array)):
+            raise AnnotationError("the label holds non-integer values", path=path, case_id=case)
+        array = array.astype(np.int64)
+    return array
+
+
+def _simulate_case(task: _Task, settings: ClickSimulation) -> str:
+    geometry = ImageGeometry.from_file(task.image)
+    mask = _label_array(task.label, geometry, task.case)
+    case = simulate_clicks(mask, geometry.spacing_zyx, seed=settings.seed + task.index,
+                           margin_mm=tuple(settings.margin_mm), jitter_mm=settings.jitter_mm,
+                           case_id=task.case, geometry=geometry)
+    validate_case(case, geometry)
+    write_click_map(case, task.out)
+    return task.out
+
+
+def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
+                     settings: Optional[ClickSimulation] = None, out_csv: Optional[str] = None,
+                     workers: int = 1, progress: bool = True) -> SimulationSummary:
+    """Simulate and write click maps for every case of ``csv_path`` (see module docstring).
+
+    Args:
+        root: dataset root; relative CSV paths are read under it.
+        csv_path: CSV with ``image`` and ``label`` columns.
+        out_dir: folder for the click maps (created).
+        settings: the annotator model; default :class:`ClickSimulation()`.
+        out_csv: the ``image,clicks,...`` CSV; default ``out_dir/clicks.csv``.
+        workers: processes (1 = this process).
+        progress: show a progress bar.
+
+    Raises:
+        ConfigError: the CSV cannot be read or lacks ``image``/``label``.
+    """
+    settings = settings or ClickSimulation()
+    start = time.perf_counter()
+    rows = read_dataset_csv(csv_path, required=("image", "label"))
+    outs = output_paths(rows, out_dir)
+    tasks = [_Task(row.case, row.index, resolve(root, row.values["image"]),
+                   resolve(root, row.values["label"]), out) for row, out in zip(rows, outs)]
+    os.makedirs(out_dir, exist_ok=True)
+    results, failures = run_cases(functools.partial(_simulate_case, settings=settings), tasks,
+                                  [t.case for t in tasks], workers=workers, desc="clicks",
+                                  progress=progress)
+    out_csv = out_csv or os.path.join(out_dir, DEFAULT_CSV_NAME)
+    extra = [c for c in rows[0].values if c not in ("image", CLICKS_COLUMN)]
+    lines = [[row.values["image"], root_relative(path, root), *(row.values[c] for c in extra)]
+             for row, path in zip(rows, results) if path is not None]
+    write_rows_csv(out_csv, ["image", CLICKS_COLUMN, *extra], lines)
+    summary = SimulationSummary(len(rows), [p for p in results if p is not None], failures,
+                                out_csv, time.perf_counter() - start)
+    logger.info("%s", summary.describe())
+    return summary

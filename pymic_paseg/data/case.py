@@ -1,0 +1,143 @@
+"""Synthesis of one demo case: a cropped, deformed, lesioned, noisy brain.
+
+Steps for case ``i`` (all randomness from ``np.random.default_rng([seed, i])``,
+so a case does not depend on how many cases are built):
+
+1. draw an irregular lesion that fits the crop, and a deep-enough centre in GM/WM;
+2. draw the crop start so the lesion sits at a random offset from the crop centre;
+3. cut the crop plus a deformation margin out of the template and blend the
+   lesion in (partial-volume weight ``alpha``);
+4. warp image, brain mask and lesion with one smooth random displacement;
+5. multiply the brain by a smooth bias field and add Rician noise inside it.
+
+Only crop-sized arrays are processed per case.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence, Tuple
+
+import numpy as np
+
+from pymic_paseg.data.augment import (
+    add_mr_noise, apply_bias_field, random_displacement, warp, warp_mask)
+from pymic_paseg.data.demo_config import DemoConfig
+from pymic_paseg.data.lesion import Lesion, make_lesion
+from pymic_paseg.data.placement import Index3, LesionSites, choose_crop_start
+from pymic_paseg.data.template import BrainTemplate
+
+__all__ = ["CaseArrays", "synthesize_case", "deformation_margin"]
+
+#: extra voxels of template read around the crop, beyond the peak displacement.
+INTERPOLATION_MARGIN_VOX = 1
+
+
+@dataclass(frozen=True)
+class CaseArrays:
+    """One case's arrays (``(z, y, x)``) and where its crop came from.
+
+    Attributes:
+        image: float32 intensities, exactly 0 outside the brain.
+        label: uint8, 1 = lesion.
+        mask: uint8 brain mask, equal to ``image > 0``.
+        crop_start: template index of the crop's first voxel.
+        origin_xyz: world position of the crop's first voxel (mm, LPS).
+    """
+
+    image: np.ndarray
+    label: np.ndarray
+    mask: np.ndarray
+    crop_start: Index3
+    origin_xyz: Tuple[float, float, float]
+
+
+def deformation_margin(config: DemoConfig, spacing_zyx: Sequence[float]) -> int:
+    """Voxels the deformation can move anything by (rounded up)."""
+    return int(math.ceil(config.deform_max_mm / min(spacing_zyx)))
+
+
+def _extract(volume: np.ndarray, start: Sequence[int], shape: Sequence[int]) -> np.ndarray:
+    """``volume[start:start + shape]`` as float32, zero where it leaves the volume."""
+    out = np.zeros(tuple(shape), np.float32)
+    src, dst = [], []
+    for s, n, size in zip(start, shape, volume.shape):
+        lo, hi = max(s, 0), min(s + n, size)
+        if lo >= hi:
+            return out
+        src.append(slice(lo, hi))
+        dst.append(slice(lo - s, hi - s))
+    out[tuple(dst)] = volume[tuple(src)]
+    return out
+
+
+def _place(rng: np.random.Generator, template: BrainTemplate, sites: LesionSites,
+           config: DemoConfig) -> Tuple[Lesion, Index3, Index3]:
+    """Draw lesions until one fits; return it, its centre and the crop start."""
+    spacing = template.spacing_xyz[::-1]
+    margin = config.border_margin_vox + deformation_margin(config, spacing)
+    spec = config.lesion_spec()
+    for _ in range(config.max_lesion_attempts):
+        lesion = make_lesion(rng, spec, spacing)
+        centre = sites.sample(rng, lesion.extent_mm + config.brain_margin_mm)
+        if centre is None:
+            continue
+        corner = np.asarray(centre) - np.asarray(lesion.centre)
+        coords = np.nonzero(lesion.mask)
+        lo = [int(c.min()) + k for c, k in zip(coords, corner)]
+        hi = [int(c.max()) + 1 + k for c, k in zip(coords, corner)]
+        start = choose_crop_start(rng, lo, hi, config.crop_size, margin)
+        if start is not None:
+            return lesion, centre, start
+    raise RuntimeError(
+        f"no lesion fitted the crop {config.crop_size} (margin {margin} voxels) and the brain "
+        f"(deepest site {sites.max_depth_mm:.1f} mm) in {config.max_lesion_attempts} draws; "
+        f"reduce DemoConfig.lesion_radius_mm = {config.lesion_radius_mm} or enlarge crop_size")
+
+
+def _implant(region: np.ndarray, label: np.ndarray, lesion: Lesion, corner: Sequence[int],
+             wm_reference: float) -> None:
+    """Blend ``lesion`` into ``region`` and mark it in ``label`` (in place).
+
+    ``corner`` is the region index of the lesion grid's first voxel; the part of
+    the lesion grid outside the region is ignored.
+    """
+    box, local = [], []
+    for c, n, size in zip(corner, lesion.mask.shape, region.shape):
+        lo, hi = max(c, 0), min(c + n, size)
+        box.append(slice(lo, hi))
+        local.append(slice(lo - c, hi - c))
+    box_t, local_t = tuple(box), tuple(local)
+    alpha = lesion.alpha[local_t]
+    target = lesion.intensity[local_t] * wm_reference
+    region[box_t] = (1.0 - alpha) * region[box_t] + alpha * target
+    label[box_t] |= lesion.mask[local_t]
+
+
+def synthesize_case(template: BrainTemplate, sites: LesionSites, config: DemoConfig,
+                    index: int) -> CaseArrays:
+    """Build case ``index`` of the dataset described by ``config``."""
+    rng = np.random.default_rng([config.seed, index])
+    spacing = template.spacing_xyz[::-1]
+    lesion, centre, start = _place(rng, template, sites, config)
+    pad = deformation_margin(config, spacing) + INTERPOLATION_MARGIN_VOX
+    region_start = [s - pad for s in start]
+    region_shape = [n + 2 * pad for n in config.crop_size]
+    region = _extract(template.t1, region_start, region_shape)
+    brain = _extract(template.brain, region_start, region_shape) > 0
+    lesion_label = np.zeros(region.shape, bool)
+    corner = [c - lc - r for c, lc, r in zip(centre, lesion.centre, region_start)]
+    _implant(region, lesion_label, lesion, corner, template.wm_reference)
+
+    displacement = random_displacement(rng, config.crop_size, config.deform_max_mm,
+                                       config.deform_sigma_mm, spacing)
+    brain_crop = warp_mask(brain, displacement, pad)
+    label = warp_mask(lesion_label, displacement, pad) & brain_crop
+    image = np.where(brain_crop, warp(region, displacement, pad), 0.0).astype(np.float32)
+    image = apply_bias_field(rng, image, brain_crop, config.bias_strength,
+                             config.bias_sigma_mm, spacing)
+    sigma = rng.uniform(*config.noise_std) * template.wm_reference
+    image = add_mr_noise(rng, image, brain_crop, sigma, rician=config.rician_noise)
+    return CaseArrays(image=image, label=label.astype(np.uint8),
+                      mask=brain_crop.astype(np.uint8), crop_start=start,
+                      origin_xyz=template.index_to_world(start))

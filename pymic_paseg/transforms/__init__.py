@@ -1,0 +1,6 @@
+"""PyMIC transforms of pymic_paseg; see COMPONENTS for what gets registered."""
+from pymic_paseg.transforms.valid_region import ValidRegionMask
+
+COMPONENTS: list = [
+    ("ValidRegionMask", "TransformDict", ValidRegionMask),
+]

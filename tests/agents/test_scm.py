@@ -1,0 +1,131 @@
+"""SCM agent: from two stage-1 checkpoints, monitor refresh, both checkpoints, resume."""
+import argparse
+import contextlib
+import io
+import subprocess
+import sys
+
+import pytest
+import SimpleITK as sitk
+import torch
+from pymic.net.net_dict_seg import SegNetDict
+
+import pymic_paseg
+
+from helpers import scm_config, make_dataset
+from pymic_paseg.agents.checkpoint import CheckpointError, load_checkpoint
+from pymic_paseg.agents.scm import PASegSCMAgent
+from pymic_paseg.config import ConfigError
+
+
+def load_config(text, tmp_path):
+    from pymic.util.parse_config import parse_config, synchronize_config
+    path = tmp_path / "scm.cfg"
+    path.write_text(text)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return synchronize_config(parse_config(argparse.Namespace(cfg=str(path))))
+
+
+def stage1_checkpoints(tmp_path, config):
+    """Tiny "stage-1" checkpoints for the primary and auxiliary networks of ``config``."""
+    pymic_paseg.register()
+    paths = []
+    for section, name in (("network", "primary.pt"), ("network_auxiliary", "aux.pt")):
+        torch.manual_seed(len(paths))
+        net = SegNetDict[config[section]["net_type"]](dict(config[section]))
+        path = tmp_path / name
+        torch.save({"iteration": 0, "model_state_dict": net.state_dict()}, path)
+        paths.append(path)
+    return paths
+
+
+def make(tmp_path, **kwargs):
+    root = make_dataset(tmp_path / "data", n_train=3, n_valid=1)
+    primary, aux = tmp_path / "primary.pt", tmp_path / "aux.pt"
+    text = scm_config(root, tmp_path / "ckpt", tmp_path / "out", primary, aux, **kwargs)
+    with contextlib.redirect_stdout(io.StringIO()):
+        stage1_checkpoints(tmp_path, load_config(text, tmp_path))
+    return text
+
+
+def test_smoke_refresh_both_checkpoints_and_resume(tmp_path):
+    text = make(tmp_path, iter_max=6, iter_valid=3, nll="monitor_interval = 2")
+    agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+    agent.run()
+    scalars = agent._rounds.history[0][2]
+    assert {"primary/kd", "primary/sup", "auxiliary/kd", "auxiliary/sup"} <= set(scalars)
+    assert "members" in agent._rounds.history[0][3], "validation Dice of both networks"
+    # refreshed before the steps that start at iterations 2 and 4
+    assert agent.monitors.last_refresh == 4
+    stage1 = load_checkpoint(tmp_path / "primary.pt")["model_state_dict"]
+    monitor = agent.monitors.copies[0].state_dict()
+    assert any(not torch.equal(monitor[k].cpu(), stage1[k]) for k in stage1
+               if stage1[k].dtype.is_floating_point), "the monitor was reloaded"
+    ckpt = tmp_path / "ckpt"
+    for name in ("ckpt_6.pt", "ckpt_auxiliary_6.pt", "ckpt_best.pt", "ckpt_auxiliary_best.pt"):
+        assert (ckpt / name).exists(), name
+    saved = load_checkpoint(ckpt / "ckpt_auxiliary_6.pt")
+    assert saved["extra"]["monitors"]["last_refresh"] == 4
+
+    # resume: both networks, optimisers and monitors come back; only new rounds run
+    text = text.replace("iter_max = 6", "iter_max = 9") + "\n"
+    text = text.replace("[training]\n", "[training]\nresume = true\n", 1)
+    resumed = PASegSCMAgent(load_config(text, tmp_path), "train")
+    resumed.run()
+    assert [r[0] for r in resumed._rounds.history] == [9]
+    state = load_checkpoint(ckpt / "ckpt_auxiliary_9.pt")
+    steps = {float(v["step"]) for v in state["optimizer_state_dict"]["state"].values()}
+    assert steps == {9.0}
+    assert state["extra"]["monitors"]["last_refresh"] == 8
+
+
+def test_inference_uses_primary_by_default_and_can_average(tmp_path):
+    text = make(tmp_path, iter_max=2, iter_valid=2)
+    agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+    agent.run()
+    cfg = tmp_path / "scm.cfg"
+    for choice in ("primary", "average", "auxiliary"):
+        cfg.write_text(text.replace("[noisy_label_learning]\n",
+                                    f"[noisy_label_learning]\ninference_network = {choice}\n"))
+        out = tmp_path / f"out_{choice}"
+        result = subprocess.run([sys.executable, "-m", "pymic_paseg.cli", "test", str(cfg),
+                                 "--output_dir", str(out)], capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert (out / "case3_img.nii.gz").exists()
+
+
+@pytest.mark.parametrize("nll, message", [
+    ("lambda = 1.5", "[noisy_label_learning] lambda = 1.5: must be a number >= 0 and <= 1"),
+    ("temperature = 0", "temperature = 0: must be a number > 0"),
+    ("monitor_intervall = 3", "Did you mean 'monitor_interval'?"),
+    ("inference_network = ensemble", "Valid names: auxiliary, average, primary"),
+])
+def test_config_errors(tmp_path, nll, message):
+    text = make(tmp_path, nll=nll)
+    with pytest.raises(ConfigError) as err:
+        PASegSCMAgent(load_config(text, tmp_path), "train")
+    assert message in str(err.value)
+
+
+def test_lambda_zero_and_one_are_valid_ablations(tmp_path):
+    for lam in ("0", "1"):
+        text = make(tmp_path, iter_max=1, iter_valid=1, nll=f"lambda = {lam}")
+        agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+        agent.run()
+        scalars = agent._rounds.history[-1][2]
+        expected = scalars["primary/kd"] if lam == "1" else scalars["primary/sup"]
+        assert scalars["primary/loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_stage1_checkpoint_that_does_not_fit_names_file_and_keys(tmp_path):
+    text = make(tmp_path)
+    bad = tmp_path / "aux.pt"
+    state = torch.load(bad, weights_only=True)
+    state["model_state_dict"] = {k + ".x": v for k, v in state["model_state_dict"].items()}
+    torch.save(state, bad)
+    agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+    with pytest.raises(CheckpointError) as err:
+        agent.run()
+    assert str(bad) in str(err.value) and "AttentionUNet" in str(err.value)
+    assert "unexpected keys" in str(err.value)

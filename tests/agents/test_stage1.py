@@ -1,0 +1,80 @@
+"""Stage-1 agent: ramp-up, config errors before iteration 1, a smoke run."""
+import argparse
+import contextlib
+import io
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from helpers import fullsup_config, make_dataset, make_partial_dataset, stage1_config
+from pymic_paseg.agents.stage1 import PASegStage1Agent, rampup_ratio
+from pymic_paseg.config import ConfigError
+
+
+def load_config(text, tmp_path):
+    from pymic.util.parse_config import parse_config, synchronize_config
+    path = tmp_path / "run.cfg"
+    path.write_text(text)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return synchronize_config(parse_config(argparse.Namespace(cfg=str(path))))
+
+
+def test_rampup_matches_the_sigmoid_schedule_of_the_original():
+    assert rampup_ratio(0, 0, 100, "sigmoid") == pytest.approx(np.exp(-5.0))
+    assert rampup_ratio(50, 0, 100, "sigmoid") == pytest.approx(np.exp(-5.0 * 0.25))
+    assert rampup_ratio(100, 0, 100, "sigmoid") == 1.0
+    assert rampup_ratio(500, 0, 100, "linear") == 1.0
+    assert rampup_ratio(3, 5, 5, "sigmoid") == 0.0 and rampup_ratio(5, 5, 5, "linear") == 1.0
+
+
+@pytest.mark.parametrize("wsl, training, message", [
+    ("alpha = -1", "", "[weakly_supervised_learning] alpha = -1: must be a number >= 0"),
+    ("alpa = 1", "", "alpa: unknown key. Did you mean 'alpha'?"),
+    ("", "MultiViewCRFLoss_radius = 0", "[training] MultiViewCRFLoss_radius = 0: must be an"),
+    ("", "MultiViewCRFLoss_intensity_sigma = 0", "MultiViewCRFLoss_intensity_sigma = 0: must be"),
+    ("", "MultiViewCRFLoss_radiuss = 3", "multiviewcrfloss_radiuss: unknown key"),
+    ("rampup_mode = sigmoidal", "", "Did you mean 'sigmoid'?"),
+])
+def test_config_errors_fail_before_the_first_iteration(tmp_path, wsl, training, message):
+    root = make_partial_dataset(tmp_path / "data")
+    text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", wsl=wsl, training=training)
+    with pytest.raises(ConfigError) as err:
+        PASegStage1Agent(load_config(text, tmp_path), "train")
+    assert message in str(err.value)
+
+
+def test_smoke_loss_falls_checkpoint_written_and_test_predicts(tmp_path):
+    root = make_partial_dataset(tmp_path / "data")
+    text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=16, iter_valid=4,
+                         wsl="rampup_end = 0")
+    config = load_config(text, tmp_path)
+    agent = PASegStage1Agent(config, "train")
+    agent.run()
+    rounds = agent._rounds.history
+    first, last = rounds[0][2], rounds[-1][2]
+    assert set(first) >= {"pce", "pdice", "crf", "vm", "weight_crf", "weight_vm"}
+    assert last["loss"] < first["loss"], (first, last)
+    assert (tmp_path / "ckpt" / "ckpt_16.pt").exists()
+    cfg = tmp_path / "run.cfg"
+    result = subprocess.run([sys.executable, "-m", "pymic_paseg.cli", "test", str(cfg)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    pred = sitk.ReadImage(str(tmp_path / "out" / "case3_img.nii.gz"))
+    assert pred.GetSize() == sitk.ReadImage(str(root / "case3_img.nii.gz")).GetSize()
+
+
+def test_crf_loss_in_a_fully_supervised_config_says_which_method_to_use(tmp_path):
+    root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
+    text = fullsup_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=2)
+    text = text.replace("loss_type = [DiceLoss, CrossEntropyLoss]",
+                        "loss_type = [DiceLoss, MultiViewCRFLoss]")
+    (tmp_path / "fs.cfg").write_text(text)
+    result = subprocess.run([sys.executable, "-m", "pymic_paseg.cli", "train",
+                             str(tmp_path / "fs.cfg")], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode != 0
+    assert "PASegStage1" in result.stderr
