@@ -2,9 +2,10 @@
 
 For every available backend (and device: CPU, plus CUDA when present) it prints
 
-* the median wall time of ``geodesic_distance`` over ``--repeats`` runs after one
-  warm-up, on a ``--shape`` volume (default 48x128x128, the PA-Seg VS patch) with
-  ``--iterations`` raster-scan iterations (default 4);
+* the median wall time (and process CPU time) of ``geodesic_distance`` over
+  ``--repeats`` runs after one warm-up, on a ``--shape`` volume (default
+  48x128x128, the PA-Seg VS patch) with ``--iterations`` raster-scan
+  iterations (default 4);
 * the peak memory of one call: on CPU the growth of the peak resident set size
   (VmHWM, i.e. ``ru_maxrss``, reset first) during a first call in a fresh child
   process (Linux only); on CUDA ``torch.cuda.max_memory_allocated``;
@@ -87,20 +88,26 @@ def _inputs(shape, device):
     return torch.from_numpy(image).to(device), torch.from_numpy(seeds).to(device)
 
 
-def time_backend(backend: str, device: str, shape, iterations: int, repeats: int) -> float:
-    """Median seconds of one call, after one warm-up call."""
+def time_backend(backend: str, device: str, shape, iterations: int,
+                 repeats: int) -> Tuple[float, float]:
+    """Median wall and process-CPU seconds of one call, after one warm-up call.
+
+    With one thread on a machine shared with other jobs, the CPU time is the better
+    estimate of the wall time the call would take on an idle machine.
+    """
     image, seeds = _inputs(shape, device)
-    times = []
+    walls, cpus = [], []
     for run in range(repeats + 1):
         if device == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         geodesic_distance(image, seeds, SPACING, LAMBDA, iterations, backend=backend)
         if device == "cuda":
             torch.cuda.synchronize()
         if run:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - start_cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def _status_kib(field: str) -> int:
@@ -164,10 +171,11 @@ def report_speed(shape, iterations: int, repeats: int, thread_counts: Sequence[i
             if device == "cuda" and backend == "geodistk":
                 continue  # CPU only
             torch.set_num_threads(threads)
-            seconds = time_backend(backend, device, shape, iterations, repeats)
+            wall, cpu = time_backend(backend, device, shape, iterations, repeats)
             peak = peak_memory(backend, device, shape, iterations)
-            print(f"  {backend:10s} {device:4s} threads {threads}  median {seconds:8.4f} s   "
-                  f"peak memory {peak / KIB ** 2:7.1f} MiB   (load {os.getloadavg()[0]:.2f})")
+            print(f"  {backend:10s} {device:4s} threads {threads}  median {wall:7.4f} s "
+                  f"(CPU time {cpu:7.4f} s)  peak memory {peak / KIB ** 2:6.1f} MiB  "
+                  f"(load {os.getloadavg()[0]:.2f})")
 
 
 def report_accuracy(shape, iterations: int) -> None:

@@ -192,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo_data, passthrough=False)
+    from pymic_paseg.commands import add_subcommands
+    add_subcommands(sub)
     return parser
 
 
@@ -211,7 +213,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("missing sub-command (train, test, preprocess, list, demo-data); "
+            raise UsageError("missing sub-command (train, test, preprocess, list, demo-data, "
+                             "clicks, expand); "
                              f"see `{PROG} --help`")
         if rest and not args.passthrough:
             raise UsageError(f"unrecognized arguments: {' '.join(rest)}")

@@ -15,7 +15,7 @@ offline seed expansion (:mod:`pymic_paseg.expansion.runner`):
   :func:`write_rows_csv` writes a CSV file atomically.
 
 Worker processes are started with ``spawn``: PyTorch's thread pools do not survive
-``fork`` reliably. Each worker gets ``cpu_count // workers`` (at least 1) torch threads.
+``fork`` reliably.
 """
 from __future__ import annotations
 
@@ -160,11 +160,6 @@ def _guarded(function: Callable[[T], R], item: T) -> Tuple[Optional[R], Optional
         return None, _describe(err)
 
 
-def _init_worker(threads: int) -> None:
-    import torch
-    torch.set_num_threads(threads)
-
-
 def run_cases(function: Callable[[T], R], items: Sequence[T], names: Sequence[str], *,
               workers: int = 1, desc: str = "cases", progress: bool = True
               ) -> Tuple[List[Optional[R]], List[CaseFailure]]:
@@ -194,11 +189,9 @@ def run_cases(function: Callable[[T], R], items: Sequence[T], names: Sequence[st
                     messages[i] = error
                 bar.update()
         else:
-            threads = max(1, (os.cpu_count() or 1) // workers)
             pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=min(workers, len(items)),
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(threads,))
+                mp_context=multiprocessing.get_context("spawn"))
             with pool:
                 futures = {pool.submit(_guarded, function, item): i
                            for i, item in enumerate(items)}

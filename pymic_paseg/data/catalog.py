@@ -24,6 +24,8 @@ ALL_CSV = "all"
 MANIFEST = "dataset.json"
 #: columns of the per-split CSV files, in PyMIC's order (inputs first, label last).
 PYMIC_COLUMNS = ("image", "label")
+#: name (without ``.csv``) of the training images without labels.
+TRAIN_IMAGES = "train_images"
 #: name (without ``.csv``) of the test-split pair list for ``pymic_eval_seg``.
 EVAL_PAIRS = "test_eval_pairs"
 EVAL_COLUMNS = ("ground_truth", "segmentation")
@@ -78,6 +80,10 @@ def write_csv_files(root: Path, records: Sequence[CaseRecord]) -> Dict[str, Path
         rows = [(r.image, r.label) for r in records if r.split == split]
         paths[split] = root / f"{split}.csv"
         atomic_write_text(paths[split], _csv_text(PYMIC_COLUMNS, rows))
+    # images only, for methods whose labels come from elsewhere (SCM's pseudo labels)
+    paths[TRAIN_IMAGES] = root / f"{TRAIN_IMAGES}.csv"
+    atomic_write_text(paths[TRAIN_IMAGES], _csv_text(
+        ("image",), [(r.image,) for r in records if r.split == "train"]))
     # PyMIC's pymic_eval_seg pairs ground truth (relative to the dataset root) with the
     # prediction file, which PyMIC's inference names after the image's base name
     pairs = [(r.label, Path(r.image).name) for r in records if r.split == "test"]

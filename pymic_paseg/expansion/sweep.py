@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pymic_paseg.annotation import CaseAnnotation, ImageGeometry
+from pymic_paseg.expansion.case_expansion import torch_threads
 from pymic_paseg.expansion.intensity import normalize_intensity
 from pymic_paseg.expansion.metrics import expansion_metrics
 from pymic_paseg.expansion.params import ExpansionParams
@@ -109,18 +110,20 @@ def sweep_case(image: np.ndarray, case: CaseAnnotation, geometry: ImageGeometry,
     Returns:
         One dict per epsilon, in order, with an ``epsilon`` entry.
     """
-    distances = object_distances(image, case, geometry, params, valid_mask)
+    with torch_threads():
+        distances = object_distances(image, case, geometry, params, valid_mask)
     own = threshold_label(partial, distances, params.epsilon, class_num)
     if np.array_equal(own, partial):
-        labels = (threshold_label(partial, distances, eps, class_num) for eps in epsilons)
+        labels = [threshold_label(partial, distances, eps, class_num) for eps in epsilons]
     else:
         logger.warning("case %s: the one-distance sweep does not reproduce expand_seeds at "
                        "epsilon=%g (%d voxel(s) differ); re-running the expansion per epsilon",
                        case.case_id, params.epsilon, int(np.count_nonzero(own != partial)))
         kwargs = params.expansion_kwargs()
-        labels = (expand_seeds(image, [o.foreground.voxel for o in case.objects],
-                               [o.box() for o in case.objects], valid_mask,
-                               geometry.spacing_zyx, class_num=class_num,
-                               **{**kwargs, "epsilon": eps}) for eps in epsilons)
+        with torch_threads():
+            labels = [expand_seeds(image, [o.foreground.voxel for o in case.objects],
+                                   [o.box() for o in case.objects], valid_mask,
+                                   geometry.spacing_zyx, class_num=class_num,
+                                   **{**kwargs, "epsilon": eps}) for eps in epsilons]
     return [{"epsilon": float(eps), **expansion_metrics(label, ground_truth, class_num)}
             for eps, label in zip(epsilons, labels)]

@@ -23,12 +23,12 @@ a few voxel-sized tensors whatever the window size.
 from __future__ import annotations
 
 import math
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ["WindowPottsEnergy", "Offset", "CUTOFF"]
+__all__ = ["WindowPottsEnergy", "Offset", "CUTOFF", "VIEW_AXES", "offset_table"]
 
 #: the intensity factor exp(-|f_i - f_j|^2) is floored at exp(-CUTOFF) (see the Note of
 #: multiview_crf_loss): exp() of very negative numbers and float32 subnormals are 5-50x
@@ -36,6 +36,38 @@ __all__ = ["WindowPottsEnergy", "Offset", "CUTOFF"]
 CUTOFF = 20.0
 
 Offset = Tuple[int, int, int]
+
+#: view name -> the two in-plane axes among (0 = D = z, 1 = H = y, 2 = W = x).
+VIEW_AXES: Dict[str, Tuple[int, int]] = {"axial": (1, 2), "sagittal": (0, 1), "coronal": (0, 2)}
+
+
+def offset_table(radii: List[int], views: Sequence[str], weights: Sequence[float],
+                 spacing: Optional[List[float]],
+                 sigma: float) -> Tuple[List[Offset], List[float]]:
+    """Half-window 3D offsets of all views, each once, with their coefficients.
+
+    A view's window holds the offsets in its plane with ``|delta_a| <= radii[a]``. An
+    offset lying in two planes (e.g. ``(0, 0, dw)``: axial and coronal) is listed once
+    with the sum of the normalised view weights ``w_v / sum(w)``, times the spatial
+    kernel ``exp(-|delta * spacing|^2 / (2 sigma^2))``. Of ``delta`` and ``-delta``
+    only the lexicographically positive one is kept (``K`` is symmetric).
+    """
+    total = float(sum(weights))
+    table: Dict[Offset, float] = {}
+    for view, weight in zip(views, weights):
+        a, b = VIEW_AXES[view]
+        for da in range(-radii[a], radii[a] + 1):
+            for db in range(-radii[b], radii[b] + 1):
+                delta = [0, 0, 0]
+                delta[a], delta[b] = da, db
+                key = (delta[0], delta[1], delta[2])
+                if key > (0, 0, 0) and weight > 0:   # one of each +/- pair
+                    table[key] = table.get(key, 0.0) + weight / total
+    step = spacing if spacing is not None else [1.0, 1.0, 1.0]
+    offsets = list(table)
+    coeffs = [table[o] * math.exp(-sum((d * s) ** 2 for d, s in zip(o, step))
+                                  / (2.0 * sigma ** 2)) for o in offsets]
+    return offsets, coeffs
 
 
 def _regions(delta: Offset, size: Sequence[int]) -> Tuple[tuple, tuple]:

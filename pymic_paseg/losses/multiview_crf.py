@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -10,12 +10,10 @@ import torch.nn as nn
 from pymic_paseg.config import ConfigError, Section, look_up_option
 from pymic_paseg.losses._checks import (activate, check_image, check_tensor, get_image,
                                         get_prediction, read_activation)
-from pymic_paseg.losses._window_energy import Offset, WindowPottsEnergy
+from pymic_paseg.losses._window_energy import VIEW_AXES, WindowPottsEnergy, offset_table
 
 __all__ = ["multiview_crf_loss", "MultiViewCRFLoss", "VIEWS", "INTENSITY_NORMS"]
 
-#: view name -> the two in-plane axes among (0 = D = z, 1 = H = y, 2 = W = x).
-VIEW_AXES: Dict[str, Tuple[int, int]] = {"axial": (1, 2), "sagittal": (0, 1), "coronal": (0, 2)}
 VIEWS = tuple(VIEW_AXES)
 INTENSITY_NORMS = ("none", "minmax", "zscore")
 
@@ -25,7 +23,7 @@ def multiview_crf_loss(probs: torch.Tensor, image: torch.Tensor, *,
                        intensity_sigma: float = 0.1, views: Sequence[str] = VIEWS,
                        view_weights: Optional[Sequence[float]] = None,
                        spacing: Optional[Sequence[float]] = None,
-                       intensity_norm: str = "none") -> torch.Tensor:
+                       intensity_norm: str = "none", cpu_threads: int = 0) -> torch.Tensor:
     r"""Multi-view CRF loss of PA-Seg (eq. 6-8), evaluated in a window at full resolution.
 
     For a 2D slice ``s`` of view ``v`` (pixels Omega^(s)):
@@ -69,6 +67,11 @@ def multiview_crf_loss(probs: torch.Tensor, image: torch.Tensor, *,
         intensity_norm: ``"none"`` (image as given, as the original code, which
             feeds the z-scored network input), ``"minmax"`` (per item and channel
             to [0, 1]) or ``"zscore"`` (per item and channel).
+        cpu_threads: if > 0 and ``probs`` is on the CPU, torch's intra-op thread
+            count is set to this for the call and restored after. The loss runs
+            ~12 element-wise ops per window offset; on an oversubscribed CPU each
+            multi-threaded op can wait for descheduled OpenMP threads, and
+            ``cpu_threads = 1`` avoids that. 0 keeps torch's setting.
 
     Returns:
         a scalar tensor.
@@ -106,6 +109,8 @@ def multiview_crf_loss(probs: torch.Tensor, image: torch.Tensor, *,
     spatial = probs.dim() - 2
     _check_positive("spatial_sigma", spatial_sigma)
     _check_positive("intensity_sigma", intensity_sigma)
+    if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or cpu_threads < 0:
+        raise ValueError(f"cpu_threads: expected an integer >= 0. Got: {cpu_threads!r}")
     intensity_norm = look_up_option(intensity_norm, INTENSITY_NORMS, where="intensity_norm")
     spacing3 = _per_axis("spacing", spacing, spatial, float) if spacing is not None else None
     if spacing3 is not None and min(spacing3[3 - spatial:]) <= 0:
@@ -116,12 +121,20 @@ def multiview_crf_loss(probs: torch.Tensor, image: torch.Tensor, *,
         views, weights = ("axial",), [1.0]
     else:
         views, weights = _views_and_weights(views, view_weights)
-    offsets, coeffs = _offset_table(radii, views, weights, spacing3, spatial_sigma)
+    offsets, coeffs = offset_table(radii, views, weights, spacing3, spatial_sigma)
     feats = _normalise(image.to(probs.dtype), intensity_norm)
     feats = (feats / (math.sqrt(2.0) * intensity_sigma)).contiguous()
     scale = 1.0 / probs[:, :1].numel()
-    return WindowPottsEnergy.apply(probs.contiguous(), feats, offsets, coeffs, scale,
-                                   _sums_to_one(probs))
+    previous = torch.get_num_threads()
+    switch = cpu_threads > 0 and probs.device.type == "cpu" and cpu_threads != previous
+    if switch:
+        torch.set_num_threads(cpu_threads)
+    try:
+        return WindowPottsEnergy.apply(probs.contiguous(), feats, offsets, coeffs, scale,
+                                       _sums_to_one(probs))
+    finally:
+        if switch:
+            torch.set_num_threads(previous)
 
 
 def _sums_to_one(probs: torch.Tensor) -> bool:
@@ -185,28 +198,6 @@ def _views_and_weights(views: Sequence[str],
     return views, weights
 
 
-def _offset_table(radii: List[int], views: Sequence[str], weights: Sequence[float],
-                  spacing: Optional[List[float]],
-                  sigma: float) -> Tuple[List[Offset], List[float]]:
-    """Half-window 3D offsets of all views, each once, with view weight x spatial kernel."""
-    total = float(sum(weights))
-    table: Dict[Offset, float] = {}
-    for view, weight in zip(views, weights):
-        a, b = VIEW_AXES[view]
-        for da in range(-radii[a], radii[a] + 1):
-            for db in range(-radii[b], radii[b] + 1):
-                delta = [0, 0, 0]
-                delta[a], delta[b] = da, db
-                key = (delta[0], delta[1], delta[2])
-                if key > (0, 0, 0) and weight > 0:   # one of each +/- pair
-                    table[key] = table.get(key, 0.0) + weight / total
-    step = spacing if spacing is not None else [1.0, 1.0, 1.0]
-    offsets = list(table)
-    coeffs = [table[o] * math.exp(-sum((d * s) ** 2 for d, s in zip(o, step))
-                                  / (2.0 * sigma ** 2)) for o in offsets]
-    return offsets, coeffs
-
-
 def _normalise(image: torch.Tensor, mode: str) -> torch.Tensor:
     if mode == "none":
         return image
@@ -235,6 +226,8 @@ class MultiViewCRFLoss(nn.Module):
           extent, see ``radius``) in millimetres; needs ``spacing``.
         * ``MultiViewCRFLoss_spacing`` [none]: ``[sD, sH, sW]`` mm (z, y, x), > 0.
         * ``MultiViewCRFLoss_intensity_norm`` [none]: none, minmax or zscore.
+        * ``MultiViewCRFLoss_cpu_threads`` [0]: int >= 0, torch threads during the
+          loss on CPU (0: unchanged; 1 helps on an oversubscribed CPU).
         * ``loss_acti_func`` (PyMIC's key): softmax (default), sigmoid or None.
 
     Reads ``prediction`` (``[0]`` of a list) and ``image`` from ``loss_input_dict``.
@@ -245,7 +238,7 @@ class MultiViewCRFLoss(nn.Module):
     PREFIX = "MultiViewCRFLoss_"
     KEYS = tuple("MultiViewCRFLoss_" + k for k in (
         "radius", "spatial_sigma", "intensity_sigma", "views", "view_weights",
-        "sigma_in_mm", "spacing", "intensity_norm"))
+        "sigma_in_mm", "spacing", "intensity_norm", "cpu_threads"))
 
     def __init__(self, params: Optional[Mapping[str, Any]] = None):
         super().__init__()
@@ -279,6 +272,7 @@ class MultiViewCRFLoss(nn.Module):
             raise cfg.fail(key("spacing"), self.spacing,
                            f"only used with {key('sigma_in_mm')} = True")
         self.intensity_norm = cfg.choice(key("intensity_norm"), INTENSITY_NORMS, "none")
+        self.cpu_threads = cfg.int(key("cpu_threads"), 0, low=0)
 
     def forward(self, loss_input_dict: Mapping[str, Any]) -> torch.Tensor:
         pred = get_prediction(loss_input_dict, "MultiViewCRFLoss")
@@ -287,4 +281,4 @@ class MultiViewCRFLoss(nn.Module):
             activate(pred, self.acti), image, radius=self.radius,
             spatial_sigma=self.spatial_sigma, intensity_sigma=self.intensity_sigma,
             views=self.views, view_weights=self.view_weights, spacing=self.spacing,
-            intensity_norm=self.intensity_norm)
+            intensity_norm=self.intensity_norm, cpu_threads=self.cpu_threads)

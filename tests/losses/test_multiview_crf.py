@@ -1,6 +1,5 @@
 """Multi-view CRF loss (eq. 6-8) against a brute-force O(V^2) pairwise sum."""
 import itertools
-import math
 
 import pytest
 import torch
@@ -138,6 +137,17 @@ def test_float32_matches_float64_with_z_scored_image():
     assert a.item() == pytest.approx(b.item(), rel=1e-5)
 
 
+def test_cpu_threads_gives_the_same_value_and_restores_the_setting():
+    probs, image = _data(seed=9)
+    before = torch.get_num_threads()
+    a = multiview_crf_loss(probs, image, radius=2)
+    b = multiview_crf_loss(probs, image, radius=2, cpu_threads=before + 1)
+    assert a.item() == pytest.approx(b.item(), rel=1e-12)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="cpu_threads: expected an integer >= 0. Got: -1"):
+        multiview_crf_loss(probs, image, cpu_threads=-1)
+
+
 def test_function_errors():
     probs, image = _data()
     with pytest.raises(ValueError, match=r"probs: expected a 4D or 5D tensor.*"
@@ -190,6 +200,7 @@ def test_wrapper_reads_config_and_matches_function():
     ("intensity_norm", "minmx", r"Did you mean 'minmax'"),
     ("sigma_in_mm", True, r"sigma_in_mm = True needs MultiViewCRFLoss_spacing"),
     ("spacing", [1, 1, 2], r"MultiViewCRFLoss_spacing = \[1.0, 1.0, 2.0\]: only used with"),
+    ("cpu_threads", 1.5, r"MultiViewCRFLoss_cpu_threads = 1.5: must be an integer >= 0"),
     ("radus", 5, r"multiviewcrfloss_radus: unknown key. Did you mean 'multiviewcrfloss_radius'"),
 ])
 def test_wrapper_config_errors(key, value, message):

@@ -1,0 +1,240 @@
+"""``pymic_run clicks`` and ``pymic_run expand``: annotation simulation and offline seed expansion.
+
+::
+
+    pymic_run clicks ROOT --csv CSV --out DIR [--seed S] [--margin-mm LO HI]
+                     [--jitter-mm J] [--out-csv PATH] [--workers N] [--quiet]
+    pymic_run expand ROOT --csv CSV [--clicks DIR | --clicks-csv PATH] --out DIR
+                     --out-csv PATH [--config CFG] [--epsilon E] [--lamb L]
+                     [--iterations K] [--backend B] [--cost C]
+                     [--intensity-normalization N] [--mask-threshold T] [--class-num C]
+                     [--workers N] [--metrics PATH] [--report-dir DIR] [--sweep LIST]
+                     [--qc N] [--quiet]
+
+``expand`` takes the ``SeedExpansion_*`` keys from the ``[dataset]`` section of
+``--config`` (a PyMIC config file) and lets each flag override its key (table
+below); ``class_num`` defaults to ``[network] class_num`` of that file, else 2.
+
+============================== ========================================
+flag                           key
+============================== ========================================
+``--epsilon``                  ``SeedExpansion_epsilon``
+``--lamb``                     ``SeedExpansion_lambda``
+``--iterations``               ``SeedExpansion_iterations``
+``--backend``                  ``SeedExpansion_backend``
+``--cost``                     ``SeedExpansion_cost``
+``--intensity-normalization``  ``SeedExpansion_intensity_normalization``
+``--mask-threshold``           ``SeedExpansion_mask_threshold``
+============================== ========================================
+
+Exit codes: 0 every case done; 1 some case failed (the others are written, each
+failure is one line on stderr); 2 usage or configuration error.
+"""
+from __future__ import annotations
+
+import argparse
+import configparser
+import os
+import sys
+from typing import Any, Dict, List, Tuple
+
+from pymic_paseg.config import ConfigError, Section
+
+__all__ = ["add_subcommands", "cmd_clicks", "cmd_expand", "FLAG_KEYS"]
+
+EXIT_OK, EXIT_FAILED = 0, 1
+PROG = "pymic_run"
+
+#: ``expand`` flag (argparse dest) -> config key.
+FLAG_KEYS = {
+    "epsilon": "SeedExpansion_epsilon",
+    "lamb": "SeedExpansion_lambda",
+    "iterations": "SeedExpansion_iterations",
+    "backend": "SeedExpansion_backend",
+    "cost": "SeedExpansion_cost",
+    "intensity_normalization": "SeedExpansion_intensity_normalization",
+    "mask_threshold": "SeedExpansion_mask_threshold",
+}
+
+
+# ---------------------------------------------------------------- argument types
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1. Got: {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0. Got: {text!r}")
+    return value
+
+
+def _epsilons(text: str) -> Tuple[float, ...]:
+    try:
+        values = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        values = ()
+    if not values or not all(0.0 <= v <= 1.0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated numbers in [0, 1], e.g. 0.1,0.2,0.3. Got: {text!r}")
+    return values
+
+
+def _existing_dir(text: str) -> str:
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"dataset root is not a folder: {text}")
+    return text
+
+
+def _existing_file(text: str) -> str:
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"file not found: {text}")
+    return text
+
+
+def _failures(command: str, summary: Any) -> int:
+    print(summary.describe())
+    for failure in summary.failures:
+        print(f"{PROG} {command}: {failure}", file=sys.stderr)
+    return EXIT_FAILED if summary.failures else EXIT_OK
+
+
+# ---------------------------------------------------------------- clicks
+def cmd_clicks(args: argparse.Namespace, rest: List[str]) -> int:
+    from pymic_paseg.annotation.simulate_batch import ClickSimulation, simulate_dataset
+    given = {"seed": args.seed, "jitter_mm": args.jitter_mm,
+             "margin_mm": None if args.margin_mm is None else tuple(args.margin_mm)}
+    try:
+        settings = ClickSimulation(**{k: v for k, v in given.items() if v is not None})
+    except ValueError as err:
+        raise ConfigError(f"clicks: {err}") from None
+    summary = simulate_dataset(args.root, args.csv, args.out, settings=settings,
+                               out_csv=args.out_csv, workers=args.workers,
+                               progress=not args.quiet)
+    return _failures("clicks", summary)
+
+
+# ---------------------------------------------------------------- expand
+def _read_config(path: str) -> Dict[str, Dict[str, str]]:
+    parser = configparser.ConfigParser()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_string(handle.read(), source=path)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read config file {path}: {err}") from None
+    except configparser.Error as err:
+        raise ConfigError(f"config file {path} is not a valid INI file: "
+                          f"{' '.join(str(err).split())}") from None
+    return {name: dict(parser[name]) for name in parser.sections()}
+
+
+def expansion_settings(args: argparse.Namespace):
+    """``(ExpansionParams, class_num)`` from ``--config`` and the flags (flags win)."""
+    from pymic_paseg.expansion import ExpansionParams
+    from pymic_paseg.expansion.case_expansion import DEFAULT_CLASS_NUM
+    config = _read_config(args.config) if args.config else {}
+    values: Dict[str, Any] = dict(config.get("dataset", {}))
+    if values:  # errors in the file name [dataset]
+        ExpansionParams.from_section(Section("dataset", values))
+    flags = {key: getattr(args, dest) for dest, key in FLAG_KEYS.items()
+             if getattr(args, dest) is not None}
+    values.update({key.lower(): value for key, value in flags.items()})
+    section_name = "command line" if flags else "dataset"
+    params = ExpansionParams.from_section(Section(section_name, values))
+    class_num = args.class_num
+    if class_num is None:
+        class_num = Section("network", config.get("network")).int("class_num",
+                                                                   DEFAULT_CLASS_NUM, low=2)
+    elif class_num < 2:
+        raise ConfigError(f"--class-num = {class_num}: must be an integer >= 2")
+    return params, class_num
+
+
+def cmd_expand(args: argparse.Namespace, rest: List[str]) -> int:
+    from pymic_paseg.expansion.runner import ClickSource, ExpansionJob, run_expansion
+    params, class_num = expansion_settings(args)
+    if args.clicks:
+        source = ClickSource("dir", args.clicks)
+    elif args.clicks_csv:
+        source = ClickSource("table", args.clicks_csv)
+    else:
+        source = ClickSource("column")
+    job = ExpansionJob(params, class_num, tuple(args.sweep or ()))
+    summary = run_expansion(args.root, args.csv, args.out, args.out_csv, job=job, source=source,
+                            workers=args.workers, metrics_path=args.metrics,
+                            report_dir=args.report_dir, qc=args.qc, progress=not args.quiet)
+    return _failures("expand", summary)
+
+
+# ---------------------------------------------------------------- parser
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("root", type=_existing_dir, help="dataset root (PyMIC's root_dir)")
+    parser.add_argument("--csv", required=True, type=_existing_file,
+                        help="dataset CSV (header row; paths relative to ROOT)")
+    parser.add_argument("--workers", type=_positive_int, default=1,
+                        help="processes (default 1: this process)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_clicks(sub) -> None:
+    parser = sub.add_parser("clicks", help="simulate seven-click annotations from dense labels")
+    _add_common(parser)
+    parser.add_argument("--out", required=True, help="folder of the click maps")
+    parser.add_argument("--seed", type=_count,
+                        help="base seed; row i of the CSV uses seed + i (default 0)")
+    parser.add_argument("--margin-mm", nargs=2, type=float, metavar=("LO", "HI"),
+                        help="range of the background-click margin in mm (default 2 8)")
+    parser.add_argument("--jitter-mm", type=float,
+                        help="annotator jitter, Gaussian std in mm (default 0)")
+    parser.add_argument("--out-csv", help="image,clicks CSV (default OUT/clicks.csv)")
+    parser.set_defaults(func=cmd_clicks, passthrough=False)
+
+
+def _add_expand(sub) -> None:
+    parser = sub.add_parser(
+        "expand", help="offline seed expansion: clicks -> partial labels",
+        epilog="SeedExpansion_* keys and their defaults: docs/annotation.md, "
+               "'Running the seed expansion'")
+    _add_common(parser)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--clicks", metavar="DIR",
+                        help="click maps DIR/<image file name> (default: CSV column 'clicks')")
+    source.add_argument("--clicks-csv", metavar="PATH", help="one clicks CSV for all cases")
+    parser.add_argument("--out", required=True, help="folder of the partial labels")
+    parser.add_argument("--out-csv", required=True, help="PyMIC training CSV to write")
+    parser.add_argument("--config", type=_existing_file,
+                        help="PyMIC config: SeedExpansion_* keys of [dataset]")
+    parser.add_argument("--epsilon", help="overrides SeedExpansion_epsilon")
+    parser.add_argument("--lamb", help="overrides SeedExpansion_lambda")
+    parser.add_argument("--iterations", help="overrides SeedExpansion_iterations")
+    parser.add_argument("--backend", help="overrides SeedExpansion_backend")
+    parser.add_argument("--cost", help="overrides SeedExpansion_cost")
+    parser.add_argument("--intensity-normalization",
+                        help="overrides SeedExpansion_intensity_normalization")
+    parser.add_argument("--mask-threshold",
+                        help="overrides SeedExpansion_mask_threshold: Omega_M = image > T "
+                             "for rows without a 'mask' (default: the whole image)")
+    parser.add_argument("--class-num", type=int,
+                        help="unlabeled value = class count (default [network] class_num, or 2)")
+    parser.add_argument("--metrics", help="metrics CSV (default REPORT_DIR/metrics.csv)")
+    parser.add_argument("--report-dir", help="folder of metrics, sweep and QC (default OUT)")
+    parser.add_argument("--sweep", type=_epsilons, metavar="LIST",
+                        help="epsilon values, e.g. 0.05,0.1,0.2: sweep.csv and sweep.png")
+    parser.add_argument("--qc", type=_count, default=0, metavar="N",
+                        help="QC overlay PNGs of the first N cases (default 0)")
+    parser.set_defaults(func=cmd_expand, passthrough=False)
+
+
+def add_subcommands(subparsers) -> None:
+    """Add ``clicks`` and ``expand`` to ``pymic_run``'s sub-command parsers."""
+    _add_clicks(subparsers)
+    _add_expand(subparsers)

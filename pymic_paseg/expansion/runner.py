@@ -1,0 +1,275 @@
+"""Offline seed expansion over a dataset CSV: clicks in, PyMIC partial labels out.
+
+For each row of the CSV (paths relative to the dataset root, as PyMIC reads them):
+
+1. read the image (SimpleITK) and, if the row has one, its Omega_M mask (``mask``
+   column, non-zero = valid; else ``image > SeedExpansion_mask_threshold``; else the
+   whole image is valid);
+2. read the case's clicks, from one of (:class:`ClickSource`):
+
+   * ``column``: the row's ``clicks`` column (a click map, a Slicer ``.mrk.json`` or a
+     one-case CSV, see :func:`pymic_paseg.annotation.read_annotation`);
+   * ``dir``: ``DIR/<image file name>``, a NIfTI click map per case;
+   * ``table``: one clicks CSV shared by all cases (rows matched by case name);
+
+3. validate the clicks against the image grid and Omega_M (an
+   :class:`~pymic_paseg.annotation.AnnotationError` names the case, object and click);
+4. expand them (:func:`~pymic_paseg.expansion.case_expansion.expand_annotation`) and
+   write the partial label (uint8: 0 background, 1 foreground, ``class_num``
+   unlabeled) on the image grid, atomically, to ``OUT_DIR/<image file name>``;
+5. with a dense ``label`` column: the metrics of PA-Seg Fig. 4, the optional epsilon
+   sweep (:mod:`~pymic_paseg.expansion.sweep`), and QC overlays (:mod:`~.qc`).
+
+A failing case is reported (name + message) and the others are still written.
+Outputs: a PyMIC training CSV (``image,label``, label = the partial label relative
+to the root, good cases only), ``metrics.csv``, ``sweep.csv``/``sweep.png`` and
+``qc/<case>.png`` in the report folder (:mod:`~pymic_paseg.expansion.report`).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import SimpleITK as sitk
+
+from pymic_paseg.annotation import AnnotationError, CaseAnnotation, ImageGeometry, read_annotation
+from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, output_paths,
+                                          read_dataset_csv, resolve, root_relative, run_cases,
+                                          write_rows_csv)
+from pymic_paseg.config import ConfigError
+from pymic_paseg.expansion.case_expansion import (DEFAULT_CLASS_NUM, expand_annotation,
+                                                  valid_region)
+from pymic_paseg.expansion.metrics import expansion_metrics
+from pymic_paseg.expansion.params import ExpansionParams
+from pymic_paseg.expansion.qc import draw_overlay
+from pymic_paseg.expansion.report import (plot_sweep, sweep_table, write_metrics_csv,
+                                          write_sweep_csv)
+from pymic_paseg.expansion.sweep import sweep_case
+from pymic_paseg.io_utils import atomic_write_image
+
+__all__ = ["ClickSource", "ExpansionJob", "ExpansionSummary", "run_expansion"]
+
+logger = logging.getLogger(__name__)
+
+CLICKS_COLUMN, LABEL_COLUMN, MASK_COLUMN = "clicks", "label", "mask"
+METRICS_FILE, SWEEP_CSV, SWEEP_PNG, QC_DIR = "metrics.csv", "sweep.csv", "sweep.png", "qc"
+
+
+@dataclass(frozen=True)
+class ClickSource:
+    """Where each case's clicks are: ``column`` (CSV column ``clicks``), ``dir`` or ``table``."""
+
+    kind: str = "column"
+    location: Optional[str] = None
+
+    def path_for(self, root: str, row: DatasetRow) -> Optional[str]:
+        if self.kind == "dir":
+            return os.path.join(self.location, os.path.basename(row.values["image"]))
+        if self.kind == "table":
+            return self.location
+        value = row.get(CLICKS_COLUMN)
+        return None if value is None else resolve(root, value)
+
+
+@dataclass(frozen=True)
+class ExpansionJob:
+    """Settings shared by every case: ``SeedExpansion_*`` params, class_num, sweep values."""
+
+    params: ExpansionParams = field(default_factory=ExpansionParams)
+    class_num: int = DEFAULT_CLASS_NUM
+    sweep: Tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Task:
+    case: str
+    image: str
+    clicks: Optional[str]
+    label: Optional[str]
+    mask: Optional[str]
+    out: str
+    qc: Optional[str]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    out: str
+    metrics: Optional[Dict[str, float]]
+    sweep: Optional[List[Dict[str, float]]]
+    qc: Optional[str]
+
+
+@dataclass
+class ExpansionSummary:
+    """What :func:`run_expansion` did; ``describe()`` is the text the CLI prints."""
+
+    n_cases: int
+    written: List[str] = field(default_factory=list)
+    failures: List[CaseFailure] = field(default_factory=list)
+    out_csv: str = ""
+    metrics_csv: Optional[str] = None
+    mean_metrics: Dict[str, float] = field(default_factory=dict)
+    sweep: List[Dict[str, float]] = field(default_factory=list)
+    sweep_files: Tuple[str, ...] = ()
+    qc_files: List[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        lines = [f"expanded {len(self.written)}/{self.n_cases} case(s) in {self.seconds:.1f} s; "
+                 f"{len(self.failures)} failed; training CSV: {self.out_csv}"]
+        if self.mean_metrics:
+            m = self.mean_metrics
+            lines.append(f"mean over {len(self.written)} case(s) (metrics: {self.metrics_csv}): "
+                         f"Omega_F precision {m['fg_precision']:.3f} recall {m['fg_recall']:.3f} "
+                         f"Dice {m['fg_dice']:.3f}; Omega_B precision {m['bg_precision']:.3f} "
+                         f"recall {m['bg_recall']:.3f} Dice {m['bg_dice']:.3f}")
+        for entry in self.sweep:
+            lines.append(f"  epsilon {entry['epsilon']:<5g} Omega_F precision "
+                         f"{entry['fg_precision_mean']:.3f} recall {entry['fg_recall_mean']:.3f}")
+        if self.sweep_files:
+            lines.append(f"sweep: {', '.join(self.sweep_files)}")
+        if self.qc_files:
+            lines.append(f"QC overlays: {', '.join(self.qc_files)}")
+        return "\n".join(lines)
+
+
+def _read_on_grid(path: str, geometry: ImageGeometry, what: str, case: str) -> np.ndarray:
+    image = sitk.ReadImage(path)
+    diffs = ImageGeometry.from_image(image).mismatches(geometry)
+    if diffs:
+        raise AnnotationError(f"the {what}'s grid does not match the image's grid ({what} != "
+                              "image): " + "; ".join(diffs), path=path, case_id=case)
+    return sitk.GetArrayFromImage(image)
+
+
+def _read_clicks(task: _Task, geometry: ImageGeometry) -> CaseAnnotation:
+    if task.clicks is None:
+        raise AnnotationError(f"no click file: the '{CLICKS_COLUMN}' column is empty",
+                              case_id=task.case)
+    if not os.path.isfile(task.clicks):
+        raise AnnotationError("click file not found", path=task.clicks, case_id=task.case)
+    return read_annotation(task.clicks, geometry, case_id=task.case)
+
+
+def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
+    """Expand one case and write its outputs (runs in a worker process)."""
+    image_obj = sitk.ReadImage(task.image)
+    if image_obj.GetNumberOfComponentsPerPixel() != 1 or image_obj.GetDimension() != 3:
+        raise ValueError(f"{task.image}: expected a 3D scalar image")
+    geometry = ImageGeometry.from_image(image_obj)
+    image = sitk.GetArrayFromImage(image_obj).astype(np.float32, copy=False)
+    mask = _read_on_grid(task.mask, geometry, "mask", task.case) if task.mask else None
+    valid = valid_region(image, job.params, mask)
+    case = _read_clicks(task, geometry)
+    partial = expand_annotation(image, case, geometry, job.params, valid_mask=valid,
+                                class_num=job.class_num)
+    atomic_write_image(partial, task.out, geometry.spacing, geometry.origin, geometry.direction)
+    truth = _read_on_grid(task.label, geometry, "label", task.case) if task.label else None
+    metrics = sweep = None
+    if truth is not None:
+        metrics = expansion_metrics(partial, truth, job.class_num)
+        if job.sweep:
+            sweep = sweep_case(image, case, geometry, job.params, valid, partial, truth,
+                               job.sweep, job.class_num)
+    if task.qc:
+        draw_overlay(task.qc, image, partial, case.objects[0].foreground.voxel,
+                     geometry.spacing_zyx, job.class_num, truth,
+                     title=f"{task.case}: epsilon={job.params.epsilon:g} (red Omega_F, "
+                           "green Omega_B, yellow ground truth)")
+    return _Outcome(task.out, metrics, sweep, task.qc)
+
+
+def _tasks(root: str, rows: Sequence[DatasetRow], source: ClickSource, out_dir: str,
+           report_dir: str, qc: int) -> List[_Task]:
+    outs = output_paths(rows, out_dir)
+    tasks = []
+    for row, out in zip(rows, outs):
+        label, mask = row.get(LABEL_COLUMN), row.get(MASK_COLUMN)
+        tasks.append(_Task(
+            row.case, resolve(root, row.values["image"]), source.path_for(root, row),
+            None if label is None else resolve(root, label),
+            None if mask is None else resolve(root, mask), out,
+            os.path.join(report_dir, QC_DIR, f"{row.case}.png") if row.index < qc else None))
+    return tasks
+
+
+def _check_inputs(rows: Sequence[DatasetRow], source: ClickSource, sweep: Sequence[float],
+                  csv_path: str) -> bool:
+    """Whether there is ground truth; ``ConfigError`` for impossible requests."""
+    if source.kind not in ("column", "dir", "table"):
+        raise ConfigError(f"click source must be column, dir or table. Got: {source.kind!r}")
+    if source.kind == "column" and CLICKS_COLUMN not in rows[0].values:
+        raise ConfigError(f"CSV file {csv_path} has no '{CLICKS_COLUMN}' column; give a "
+                          "folder of click maps (--clicks DIR) or a clicks CSV (--clicks-csv)")
+    if source.kind != "column" and not (source.location and os.path.exists(source.location)):
+        raise ConfigError(f"clicks {'folder' if source.kind == 'dir' else 'CSV'} not found: "
+                          f"{source.location}")
+    has_truth = any(row.get(LABEL_COLUMN) for row in rows)
+    bad = [e for e in sweep if not 0.0 <= e <= 1.0]
+    if bad:
+        raise ConfigError(f"sweep values must be in [0, 1]. Got: {bad}")
+    if sweep and not has_truth:
+        raise ConfigError(f"an epsilon sweep needs the dense ground truth: CSV file {csv_path} "
+                          f"has no '{LABEL_COLUMN}' values")
+    return has_truth
+
+
+def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
+                  job: Optional[ExpansionJob] = None, source: ClickSource = ClickSource(),
+                  workers: int = 1, metrics_path: Optional[str] = None,
+                  report_dir: Optional[str] = None, qc: int = 0,
+                  progress: bool = True) -> ExpansionSummary:
+    """Expand the clicks of every case of ``csv_path`` (see the module docstring).
+
+    Args:
+        root: dataset root; relative CSV paths are read under it.
+        csv_path: CSV with ``image``; ``clicks`` (for ``source.kind == "column"``),
+            optional ``label`` (dense ground truth), ``mask`` (Omega_M), ``case``.
+        out_dir: folder of the partial labels (created).
+        out_csv: the PyMIC training CSV to write (``image,label``).
+        job: expansion settings; default :class:`ExpansionJob()`.
+        source: where the clicks are.
+        workers: processes (1 = this process).
+        metrics_path: metrics CSV; default ``report_dir/metrics.csv`` (with ground truth).
+        report_dir: folder of metrics, sweep and QC files; default ``out_dir``.
+        qc: QC overlays for the first ``qc`` cases of the CSV.
+        progress: show a progress bar.
+
+    Raises:
+        ConfigError: unreadable CSV, missing columns or click source, a sweep without
+            ground truth. Per-case problems are returned in ``summary.failures``.
+    """
+    job = job or ExpansionJob()
+    start = time.perf_counter()
+    rows = read_dataset_csv(csv_path)
+    has_truth = _check_inputs(rows, source, job.sweep, csv_path)
+    report_dir = report_dir or out_dir
+    tasks = _tasks(root, rows, source, out_dir, report_dir, qc)
+    os.makedirs(out_dir, exist_ok=True)
+    results, failures = run_cases(functools.partial(_expand_case, job=job), tasks,
+                                  [t.case for t in tasks], workers=workers, desc="expansion",
+                                  progress=progress)
+    good = [(row, r) for row, r in zip(rows, results) if r is not None]
+    write_rows_csv(out_csv, ["image", "label"],
+                   [[row.values["image"], root_relative(r.out, root)] for row, r in good])
+    summary = ExpansionSummary(len(rows), [r.out for _, r in good], failures, out_csv,
+                               qc_files=[r.qc for _, r in good if r.qc])
+    scored = [(row.case, r) for row, r in good if r.metrics is not None]
+    if has_truth:
+        summary.metrics_csv = metrics_path or os.path.join(report_dir, METRICS_FILE)
+        summary.mean_metrics = write_metrics_csv(summary.metrics_csv, [c for c, _ in scored],
+                                                 [r.metrics for _, r in scored])
+    if job.sweep and scored:
+        summary.sweep = sweep_table([r.sweep for _, r in scored])
+        summary.sweep_files = (os.path.join(report_dir, SWEEP_CSV),
+                               os.path.join(report_dir, SWEEP_PNG))
+        write_sweep_csv(summary.sweep_files[0], summary.sweep)
+        plot_sweep(summary.sweep_files[1], summary.sweep)
+    summary.seconds = time.perf_counter() - start
+    logger.info("%s", summary.describe())
+    return summary
