@@ -2,8 +2,8 @@
 
 Sub-commands::
 
-    pymic_run train CFG [PyMIC options] [--resume] [--device D]
-    pymic_run test  CFG [PyMIC options] [--device D]
+    pymic_run train CFG [PyMIC options] [--resume] [--device D] [--set SEC.KEY=VAL ...]
+    pymic_run test  CFG [PyMIC options] [--device D] [--set SEC.KEY=VAL ...]
     pymic_run preprocess CFG
     pymic_run list
     pymic_run demo-data OUT_DIR [--cases N] [--seed S]
@@ -85,10 +85,9 @@ def _patch_pymic_parsing(overrides: dict) -> None:
             return pc.parse_config(args)
 
     def synchronize(config):
-        config = pc.synchronize_config(config)
-        for section, values in overrides.items():
+        for section, values in overrides.items():  # before PyMIC derives keys from them
             config.setdefault(section, {}).update(values)
-        return config
+        return pc.synchronize_config(config)
 
     for module in (train, predict):
         module.parse_config = quiet_parse
@@ -113,23 +112,37 @@ def _run_pymic(main: Callable[[], None], prog: str, cfg: str, rest: Sequence[str
 
 
 # ---------------------------------------------------------------- commands
+def _overrides(args: argparse.Namespace) -> dict:
+    """Our options as ``{section: {key: value}}``, applied after PyMIC parsed the config."""
+    from pymic.util.parse_config import parse_value_from_string
+    overrides: dict = {}
+    for item in getattr(args, "set", None) or []:
+        target, sep, value = item.partition("=")
+        section, dot, key = target.partition(".")
+        if not sep or not dot or not section.strip() or not key.strip():
+            raise UsageError(f"--set {item!r}: expected SECTION.KEY=VALUE, "
+                             "e.g. --set training.iter_max=200")
+        text = value.strip()
+        overrides.setdefault(section.strip(), {})[key.strip().lower()] = \
+            parse_value_from_string(text) if text else None
+    if getattr(args, "resume", False):
+        overrides.setdefault("training", {})["resume"] = True
+    if getattr(args, "device", None):
+        for section in ("training", "testing"):
+            overrides.setdefault(section, {})["device"] = args.device
+    return overrides
+
+
 def cmd_train(args: argparse.Namespace, rest: List[str]) -> int:
     _check_config_file(args.cfg)
     import pymic.net_run.train as train
-    overrides = {"training": {}}
-    if args.resume:
-        overrides["training"]["resume"] = True
-    if args.device:
-        overrides["training"]["device"] = args.device
-        overrides.setdefault("testing", {})["device"] = args.device
-    return _run_pymic(train.main, "pymic_train", args.cfg, rest, overrides)
+    return _run_pymic(train.main, "pymic_train", args.cfg, rest, _overrides(args))
 
 
 def cmd_test(args: argparse.Namespace, rest: List[str]) -> int:
     _check_config_file(args.cfg)
     import pymic.net_run.predict as predict
-    overrides = {"testing": {"device": args.device}} if args.device else {}
-    return _run_pymic(predict.main, "pymic_test", args.cfg, rest, overrides)
+    return _run_pymic(predict.main, "pymic_test", args.cfg, rest, _overrides(args))
 
 
 def cmd_preprocess(args: argparse.Namespace, rest: List[str]) -> int:
@@ -153,11 +166,32 @@ def cmd_list(args: argparse.Namespace, rest: List[str]) -> int:
 
 def cmd_demo_data(args: argparse.Namespace, rest: List[str]) -> int:
     from pymic_paseg.data import DemoConfig, build_demo_dataset
-    config = DemoConfig(n_cases=args.cases, seed=args.seed)
+    if args.cases < 3:
+        raise UsageError(f"--cases {args.cases}: need at least 3 (train, valid, test)")
+    # 10% validation and 20% test cases (4 and 8 of the default 40), at least one each
+    config = DemoConfig(n_cases=args.cases, seed=args.seed,
+                        n_valid=max(1, round(0.1 * args.cases)),
+                        n_test=max(1, round(0.2 * args.cases)))
     dataset = build_demo_dataset(args.out_dir, config, progress=not args.quiet)
     print(f"demo dataset: {len(dataset.cases)} case(s) in {dataset.root}")
     for split, path in dataset.csv.items():
         print(f"  {split:<6} {path}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, rest: List[str]) -> int:
+    from pymic_paseg.demo import DemoOptions, DemoPipeline, DemoStepError
+    if args.iterations is not None and args.iterations < 1:
+        raise UsageError(f"--iterations {args.iterations}: must be >= 1")
+    options = DemoOptions(out=args.out, cases=args.cases, seed=args.seed,
+                          with_full=args.with_full, iterations=args.iterations,
+                          device=args.device)
+    try:
+        report = DemoPipeline(options).run()
+    except DemoStepError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"report: {report}")
     return EXIT_OK
 
 
@@ -176,10 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue from the latest checkpoint in ckpt_dir")
     train.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
+    train.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                       help="override any config value (repeatable)")
     train.set_defaults(func=cmd_train, passthrough=True)
     test = sub.add_parser("test", help="PyMIC inference (accepts pymic_test's options)")
     test.add_argument("cfg")
     test.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
+    test.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                      help="override any config value (repeatable)")
     test.set_defaults(func=cmd_test, passthrough=True)
     pre = sub.add_parser("preprocess", help="PyMIC preprocessing")
     pre.add_argument("cfg")
@@ -192,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo_data, passthrough=False)
+    full = sub.add_parser("demo", help="the whole PA-Seg pipeline on the demo dataset")
+    full.add_argument("--out", default="pymic_paseg_demo", help="working folder")
+    full.add_argument("--cases", type=int, default=40)
+    full.add_argument("--seed", type=int, default=0)
+    full.add_argument("--with-full", action="store_true",
+                      help="also train the fully supervised reference")
+    full.add_argument("--iterations", type=int, default=None,
+                      help="override iter_max of every training (quick runs)")
+    full.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    full.set_defaults(func=cmd_demo, passthrough=False)
     from pymic_paseg.commands import add_subcommands
     add_subcommands(sub)
     return parser
@@ -213,7 +261,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("missing sub-command (train, test, preprocess, list, demo-data, "
+            raise UsageError("missing sub-command (train, test, preprocess, list, demo, demo-data, "
                              "clicks, expand); "
                              f"see `{PROG} --help`")
         if rest and not args.passthrough:

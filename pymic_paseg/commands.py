@@ -3,7 +3,8 @@
 ::
 
     pymic_run clicks ROOT --csv CSV --out DIR [--seed S] [--margin-mm LO HI]
-                     [--jitter-mm J] [--out-csv PATH] [--workers N] [--quiet]
+                     [--jitter-mm J] [--out-csv PATH] [--train-csv PATH] [--workers N]
+                     [--quiet]
     pymic_run expand ROOT --csv CSV [--clicks DIR | --clicks-csv PATH] --out DIR
                      --out-csv PATH [--config CFG] [--epsilon E] [--lamb L]
                      [--iterations K] [--backend B] [--cost C]
@@ -118,7 +119,8 @@ def cmd_clicks(args: argparse.Namespace, rest: List[str]) -> int:
     except ValueError as err:
         raise ConfigError(f"clicks: {err}") from None
     summary = simulate_dataset(args.root, args.csv, args.out, settings=settings,
-                               out_csv=args.out_csv, workers=args.workers,
+                               out_csv=args.out_csv, train_csv=args.train_csv,
+                               workers=args.workers,
                                progress=not args.quiet)
     return _failures("clicks", summary)
 
@@ -196,6 +198,8 @@ def _add_clicks(sub) -> None:
     parser.add_argument("--jitter-mm", type=float,
                         help="annotator jitter, Gaussian std in mm (default 0)")
     parser.add_argument("--out-csv", help="image,clicks CSV (default OUT/clicks.csv)")
+    parser.add_argument("--train-csv", help="also write a PyMIC image,label CSV whose label "
+                                            "is the click map (for the SeedExpansion transform)")
     parser.set_defaults(func=cmd_clicks, passthrough=False)
 
 

@@ -84,3 +84,14 @@ def test_bad_numeric_value_fails_before_training(tmp_path):
     assert result.returncode == 2
     assert "[training] iter_valid = -3: must be an integer >= 1" in result.stderr
     assert not list((tmp_path / "ckpt").glob("*.pt"))
+
+
+def test_set_overrides_a_config_value_before_training(tmp_path):
+    root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
+    path = tmp_path / "t.cfg"
+    path.write_text(fullsup_config(root, tmp_path / "ckpt", tmp_path / "out"))
+    result = run("train", str(path), "--set", "training.iter_valid=-5")
+    assert result.returncode == 2
+    assert "[training] iter_valid = -5: must be an integer >= 1" in result.stderr
+    result = run("train", str(path), "--set", "oops")
+    assert result.returncode == 2 and "expected SECTION.KEY=VALUE" in result.stderr

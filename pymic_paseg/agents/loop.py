@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -162,8 +163,10 @@ class DeviceAwareLoop(InferenceMixin):
         self.trainIter = iter(self.train_loader)
         self.summ_writer = SummaryWriter(s.ckpt_dir)
         self.glob_it = start_it
+        suffix = f"_from_{start_it}" if start_it else ""  # a resumed run keeps the first file
+        curves = os.path.join(s.ckpt_dir, f"{s.prefix}_training_curves{suffix}.csv")
         rounds = RoundLogger(self.summ_writer, total=s.iter_max, start=start_it,
-                             progress=s.progress)
+                             progress=s.progress, curves_csv=curves)
         self._rounds = rounds
         valid_scalars = None
         for it in range(start_it, s.iter_max, s.iter_valid):

@@ -9,6 +9,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from pymic_paseg.io_atomic import atomic_write_text
+
 logger = logging.getLogger(__name__)
 
 #: timing keys PyMIC's agents report; logged, but not as TensorBoard curves.
@@ -34,8 +36,10 @@ def _scalars(prefix: str, values: Optional[Dict[str, Any]]) -> Iterator[Tuple[st
 class RoundLogger:
     """Reports each validation round; drives the progress bar between rounds."""
 
-    def __init__(self, writer, *, total: int, start: int, progress: bool = True):
+    def __init__(self, writer, *, total: int, start: int, progress: bool = True,
+                 curves_csv: Optional[str] = None):
         self.writer = writer
+        self.curves_csv = curves_csv
         #: one ``(iteration, lr, train_scalars, valid_scalars)`` per round, for reports and tests
         self.history: List[Tuple[int, float, Dict[str, Any], Optional[Dict[str, Any]]]] = []
         # a bar only on a terminal: in log files the per-round lines say the same
@@ -51,6 +55,8 @@ class RoundLogger:
     def log(self, glob_it: int, lr: float, train: Optional[Dict[str, Any]],
             valid: Optional[Dict[str, Any]]) -> None:
         self.history.append((glob_it, lr, dict(train or {}), None if valid is None else dict(valid)))
+        if self.curves_csv:
+            self._write_curves()
         if glob_it > self.bar.n:
             self.bar.update(glob_it - self.bar.n)
         self.writer.add_scalar("lr", lr, glob_it)
@@ -66,6 +72,20 @@ class RoundLogger:
             valid_text = ", ".join(f"{k.split('/', 1)[1]} {v:.4f}" for k, v in _scalars("v", valid)
                                    if "class_dice" not in k)
             logger.info("it %d  valid: %s", glob_it, valid_text)
+
+    def _write_curves(self) -> None:
+        """All rounds so far as one CSV (iteration, lr, train/..., valid/...), atomically."""
+        rows = []
+        for glob_it, lr, train, valid in self.history:
+            row = {"iteration": glob_it, "lr": lr}
+            row.update((k, v) for k, v in _scalars("train", train)
+                       if k.split("/")[-1] not in _TIMING_KEYS)
+            row.update(_scalars("valid", valid))
+            rows.append(row)
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        lines = [",".join(columns)] + [",".join("" if row.get(c) is None else f"{row[c]:.6g}"
+                                                for c in columns) for row in rows]
+        atomic_write_text(self.curves_csv, "\n".join(lines) + "\n")
 
     def close(self) -> None:
         self.bar.close()

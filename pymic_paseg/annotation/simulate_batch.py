@@ -13,6 +13,8 @@ A failing case is reported with its name and the others are written. The output
 CSV maps ``image`` to ``clicks`` (the click map, relative to the dataset root) for
 the written cases and keeps the input's other columns (``label``, ``mask``, ...), so
 it can be fed straight to :func:`pymic_paseg.expansion.runner.run_expansion`.
+Optionally (``train_csv``) it also writes a PyMIC training CSV ``image,label`` whose
+label column lists the click maps, the input of the ``SeedExpansion`` transform.
 """
 from __future__ import annotations
 
@@ -117,7 +119,8 @@ def _simulate_case(task: _Task, settings: ClickSimulation) -> str:
 
 def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
                      settings: Optional[ClickSimulation] = None, out_csv: Optional[str] = None,
-                     workers: int = 1, progress: bool = True) -> SimulationSummary:
+                     train_csv: Optional[str] = None, workers: int = 1,
+                     progress: bool = True) -> SimulationSummary:
     """Simulate and write click maps for every case of ``csv_path`` (see module docstring).
 
     Args:
@@ -126,6 +129,8 @@ def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
         out_dir: folder for the click maps (created).
         settings: the annotator model; default :class:`ClickSimulation()`.
         out_csv: the ``image,clicks,...`` CSV; default ``out_dir/clicks.csv``.
+        train_csv: optional ``image,label`` CSV, label = the click map (for the
+            ``SeedExpansion`` transform).
         workers: processes (1 = this process).
         progress: show a progress bar.
 
@@ -147,6 +152,8 @@ def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
     lines = [[row.values["image"], root_relative(path, root), *(row.values[c] for c in extra)]
              for row, path in zip(rows, results) if path is not None]
     write_rows_csv(out_csv, ["image", CLICKS_COLUMN, *extra], lines)
+    if train_csv:
+        write_rows_csv(train_csv, ["image", "label"], [line[:2] for line in lines])
     summary = SimulationSummary(len(rows), [p for p in results if p is not None], failures,
                                 out_csv, time.perf_counter() - start)
     logger.info("%s", summary.describe())

@@ -51,6 +51,8 @@ def test_checkpoints_follow_pymic_layout_and_load_weights_only(tmp_path):
     assert {"model_state_dict", "optimizer_state_dict", "scheduler_state_dict"} <= set(state)
     assert not list(ckpt.glob(".tmp-*")), "no temporary files may be left behind"
     assert list(ckpt.glob("events.out.tfevents.*")), "TensorBoard scalars are written"
+    curves = (ckpt / "ckpt_training_curves.csv").read_text().splitlines()
+    assert curves[0].startswith("iteration,lr,train/loss") and len(curves) == 3
 
 
 def test_resume_continues_from_the_saved_iteration(tmp_path):

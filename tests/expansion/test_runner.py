@@ -155,24 +155,36 @@ def _two_foreground_clicks(data, clicks_dir):
     return record.case
 
 
-def test_bad_case_reported_others_written_cli_exit_1(data, tmp_path):
+def test_bad_case_reported_others_written_cli_exit_1(data, tmp_path, capsys):
+    """`pymic_run expand` in-process (a subprocess would re-import torch and PyMIC)."""
+    from pymic_paseg.cli import main
     clicks = tmp_path / "clicks"
     shutil.copytree(data.root / "clicks", clicks)
     bad = _two_foreground_clicks(data, clicks)
     (clicks / "case_002.nii.gz").unlink()
-    result = subprocess.run(
-        [*CLI, "expand", str(data.root), "--csv", str(data.csv["all"]), "--clicks", str(clicks),
-         "--out", str(tmp_path / "partial"), "--out-csv", str(tmp_path / "train.csv"),
-         "--epsilon", "0.2", "--quiet"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("pymic_run expand")]
+    code = main(["expand", str(data.root), "--csv", str(data.csv["all"]), "--clicks", str(clicks),
+                 "--out", str(tmp_path / "partial"), "--out-csv", str(tmp_path / "train.csv"),
+                 "--epsilon", "0.2", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    errors = [line for line in err.splitlines() if line.startswith("pymic_run expand")]
     assert len(errors) == 2
     assert f"{bad}: " in errors[0] and "2 foreground clicks" in errors[0]
     assert "case_002: " in errors[1] and "click file not found" in errors[1]
     assert sorted(p.name for p in (tmp_path / "partial").glob("*.nii.gz")) == ["case_000.nii.gz"]
     assert [r["image"] for r in _rows(tmp_path / "train.csv")] == [data.cases[0].image]
     assert [r["case"] for r in _rows(tmp_path / "partial" / "metrics.csv")] == ["case_000", "mean"]
-    assert "expanded 1/3 case(s)" in result.stdout
+    assert "expanded 1/3 case(s)" in out
+
+
+def test_cli_config_error_exit_2(data, tmp_path, capsys):
+    from pymic_paseg.cli import main
+    code = main(["expand", str(data.root), "--csv", str(data.csv["all"]), "--out",
+                 str(tmp_path / "p"), "--out-csv", str(tmp_path / "t.csv"), "--epsilon", "2"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == ("pymic_run: configuration error: [command line] "
+                           "SeedExpansion_epsilon = 2: must be a number >= 0 and <= 1")
 
 
 def _settings(argv):

@@ -8,6 +8,8 @@ from pymic_paseg.losses import COMPONENTS
 
 #: the stage-1 losses (other components may follow them in COMPONENTS).
 STAGE1 = ["PartialCELoss", "PartialDiceLoss", "MultiViewCRFLoss", "VarianceMinimizationLoss"]
+#: the weakly supervised baselines of PA-Seg Table II.
+BASELINES = ["SizeConstraintLoss", "TightnessPriorLoss"]
 NAMES = [name for name, _, _ in COMPONENTS]
 
 
@@ -17,7 +19,7 @@ LOSSES = {**SegLossDict, **{name: cls for name, _, cls in COMPONENTS}}
 
 
 def test_components_do_not_shadow_pymic_names():
-    assert set(STAGE1) <= set(NAMES) and len(set(NAMES)) == len(NAMES)
+    assert set(STAGE1 + BASELINES) <= set(NAMES) and len(set(NAMES)) == len(NAMES)
     assert all(registry == "SegLossDict" for _, registry, _ in COMPONENTS)
     assert not set(NAMES) & {k for k, v in SegLossDict.items()
                              if not v.__module__.startswith("pymic_paseg")}

@@ -22,9 +22,10 @@ def data(tmp_path_factory):
     """Demo dataset, click maps, a click-map training CSV and the offline partial labels."""
     root = tmp_path_factory.mktemp("demo_transform")
     demo = build_demo_dataset(root, DemoConfig(n_cases=2, n_valid=0, n_test=0), progress=False)
-    simulate_dataset(str(root), str(demo.csv["all"]), str(root / "clicks"), progress=False)
-    (root / "train_clicks.csv").write_text(
-        "image,label\n" + "".join(f"{c.image},clicks/{c.case}.nii.gz\n" for c in demo.cases))
+    simulate_dataset(str(root), str(demo.csv["all"]), str(root / "clicks"),
+                     train_csv=str(root / "train_clicks.csv"), progress=False)
+    assert (root / "train_clicks.csv").read_text() == "image,label\n" + "".join(
+        f"{c.image},clicks/{c.case}.nii.gz\n" for c in demo.cases)
     for name, csv_name in (("partial_mask", "all.csv"), ("partial_threshold", "train.csv")):
         # with the brain-mask files, and with Omega_M = image > 0 (no mask column)
         run_expansion(str(root), str(root / csv_name), str(root / name), str(root / f"{name}.csv"),
