@@ -205,20 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="PyMIC with PA-Seg components (pymic_paseg).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    train = sub.add_parser("train", help="PyMIC training (accepts pymic_train's options)")
-    train.add_argument("cfg")
-    train.add_argument("--resume", action="store_true",
-                       help="continue from the latest checkpoint in ckpt_dir")
-    train.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
-    train.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                       help="override any config value (repeatable)")
-    train.set_defaults(func=cmd_train, passthrough=True)
-    test = sub.add_parser("test", help="PyMIC inference (accepts pymic_test's options)")
-    test.add_argument("cfg")
-    test.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
-    test.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                      help="override any config value (repeatable)")
-    test.set_defaults(func=cmd_test, passthrough=True)
+    for name, func, text in (("train", cmd_train, "PyMIC training (pymic_train's options too)"),
+                             ("test", cmd_test, "PyMIC inference (pymic_test's options too)")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("cfg")
+        if name == "train":
+            cmd.add_argument("--resume", action="store_true",
+                             help="continue from the latest checkpoint in ckpt_dir")
+        cmd.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
+        cmd.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                         help="override any config value (repeatable)")
+        cmd.set_defaults(func=func, passthrough=True)
     pre = sub.add_parser("preprocess", help="PyMIC preprocessing")
     pre.add_argument("cfg")
     pre.set_defaults(func=cmd_preprocess, passthrough=True)
@@ -246,9 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error_types():
-    from pymic_paseg.agents.checkpoint import CheckpointError
-    from pymic_paseg.agents.inference import InferenceError
     from pymic_paseg.config import ConfigError
+    from pymic_paseg.errors import CheckpointError, InferenceError
     from pymic_paseg.registry import RegistrationError
     return (ConfigError, RegistrationError), (CheckpointError, InferenceError)
 

@@ -41,7 +41,7 @@ from typing import Any, Dict, List, Tuple
 
 from pymic_paseg.config import ConfigError, Section
 
-__all__ = ["add_subcommands", "cmd_clicks", "cmd_expand", "FLAG_KEYS"]
+__all__ = ["add_subcommands", "cmd_clicks", "cmd_expand", "expansion_settings", "FLAG_KEYS"]
 
 EXIT_OK, EXIT_FAILED = 0, 1
 PROG = "pymic_run"
@@ -120,8 +120,7 @@ def cmd_clicks(args: argparse.Namespace, rest: List[str]) -> int:
         raise ConfigError(f"clicks: {err}") from None
     summary = simulate_dataset(args.root, args.csv, args.out, settings=settings,
                                out_csv=args.out_csv, train_csv=args.train_csv,
-                               workers=args.workers,
-                               progress=not args.quiet)
+                               workers=args.workers, progress=not args.quiet)
     return _failures("clicks", summary)
 
 
@@ -139,8 +138,13 @@ def _read_config(path: str) -> Dict[str, Dict[str, str]]:
     return {name: dict(parser[name]) for name in parser.sections()}
 
 
-def expansion_settings(args: argparse.Namespace):
-    """``(ExpansionParams, class_num)`` from ``--config`` and the flags (flags win)."""
+def expansion_settings(args: argparse.Namespace) -> Tuple[Any, int]:
+    """``(ExpansionParams, class_num)`` from ``--config`` and the flags (flags win).
+
+    Raises:
+        ConfigError: naming ``[dataset]`` for a bad value in the file, ``[command line]``
+            for a bad flag value (e.g. ``[command line] SeedExpansion_epsilon = 2: ...``).
+    """
     from pymic_paseg.expansion import ExpansionParams
     from pymic_paseg.expansion.case_expansion import DEFAULT_CLASS_NUM
     config = _read_config(args.config) if args.config else {}

@@ -19,13 +19,13 @@ from typing import Any, Dict, Optional
 
 import torch
 
+from pymic_paseg.errors import CheckpointError
 from pymic_paseg.io_atomic import atomic_path, atomic_write_text
 
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "load_model_weights",
+           "read_pointer", "write_pointer", "checkpoint_file", "find_checkpoint"]
+
 logger = logging.getLogger(__name__)
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, unreadable or does not fit the network."""
 
 
 def save_checkpoint(state: Dict[str, Any], path: os.PathLike | str) -> None:

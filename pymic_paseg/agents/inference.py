@@ -24,13 +24,10 @@ from torch.utils.data.dataloader import default_collate
 from pymic_paseg.agents import checkpoint as ckpt
 from pymic_paseg.agents.device import resolve_device
 from pymic_paseg.config import Section
+from pymic_paseg.errors import InferenceError
 from pymic_paseg.io_atomic import atomic_path
 
 logger = logging.getLogger(__name__)
-
-
-class InferenceError(RuntimeError):
-    """Some test cases failed; the message lists them. The others were written."""
 
 
 class InferenceMixin:

@@ -113,16 +113,26 @@ def read_dataset_csv(path: str, required: Sequence[str] = ("image",)) -> List[Da
     return rows
 
 
-def output_paths(rows: Sequence[DatasetRow], out_dir: str) -> List[str]:
-    """``out_dir/<image file name>`` per row; ``ConfigError`` if two rows share a name."""
+def output_paths(rows: Sequence[DatasetRow], out_dir: str, root: str) -> List[str]:
+    """``out_dir/<image file name>`` per row.
+
+    Raises:
+        ConfigError: two rows would write the same file, or an output would replace
+            one of its row's input files (e.g. ``out_dir`` is the image folder).
+    """
     paths, seen = [], {}
     for row in rows:
         name = os.path.basename(row.values["image"])
+        path = os.path.join(out_dir, name)
         if name in seen:
             raise ConfigError(f"cases {seen[name]!r} and {row.case!r} would both write "
-                              f"{os.path.join(out_dir, name)}: image file names must be unique")
+                              f"{path}: image file names must be unique")
+        inputs = {os.path.realpath(resolve(root, v)) for v in row.values.values() if v}
+        if os.path.realpath(path) in inputs:
+            raise ConfigError(f"case {row.case!r}: the output {path} would replace one of its "
+                              "input files; choose another output folder")
         seen[name] = row.case
-        paths.append(os.path.join(out_dir, name))
+        paths.append(path)
     return paths
 
 
@@ -146,8 +156,11 @@ def write_rows_csv(path: str, columns: Sequence[str], rows: Sequence[Sequence[ob
 
 
 def _describe(err: BaseException) -> str:
+    """One line: the message, prefixed by the type unless it is a plain user error."""
     text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    text = text or type(err).__name__
+    text = " ".join(text.split()) or type(err).__name__
+    if "sitk::ERROR: " in text:  # SimpleITK: keep its own message, not the C++ location
+        return text.split("sitk::ERROR: ", 1)[1]
     return text if isinstance(err, _PLAIN_ERRORS) else f"{type(err).__name__}: {text}"
 
 

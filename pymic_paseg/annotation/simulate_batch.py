@@ -140,7 +140,7 @@ def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
     settings = settings or ClickSimulation()
     start = time.perf_counter()
     rows = read_dataset_csv(csv_path, required=("image", "label"))
-    outs = output_paths(rows, out_dir)
+    outs = output_paths(rows, out_dir, root)
     tasks = [_Task(row.case, row.index, resolve(root, row.values["image"]),
                    resolve(root, row.values["label"]), out) for row, out in zip(rows, outs)]
     os.makedirs(out_dir, exist_ok=True)

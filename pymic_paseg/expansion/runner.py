@@ -113,6 +113,7 @@ class ExpansionSummary:
     failures: List[CaseFailure] = field(default_factory=list)
     out_csv: str = ""
     metrics_csv: Optional[str] = None
+    n_scored: int = 0
     mean_metrics: Dict[str, float] = field(default_factory=dict)
     sweep: List[Dict[str, float]] = field(default_factory=list)
     sweep_files: Tuple[str, ...] = ()
@@ -124,7 +125,7 @@ class ExpansionSummary:
                  f"{len(self.failures)} failed; training CSV: {self.out_csv}"]
         if self.mean_metrics:
             m = self.mean_metrics
-            lines.append(f"mean over {len(self.written)} case(s) (metrics: {self.metrics_csv}): "
+            lines.append(f"mean over {self.n_scored} case(s) (metrics: {self.metrics_csv}): "
                          f"Omega_F precision {m['fg_precision']:.3f} recall {m['fg_recall']:.3f} "
                          f"Dice {m['fg_dice']:.3f}; Omega_B precision {m['bg_precision']:.3f} "
                          f"recall {m['bg_recall']:.3f} Dice {m['bg_dice']:.3f}")
@@ -157,19 +158,22 @@ def _read_clicks(task: _Task, geometry: ImageGeometry) -> CaseAnnotation:
 
 
 def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
-    """Expand one case and write its outputs (runs in a worker process)."""
+    """Expand one case and write its outputs (runs in a worker process).
+
+    Every input is read and every report drawn before the partial label is written,
+    so a failed case leaves no partial label behind.
+    """
     image_obj = sitk.ReadImage(task.image)
     if image_obj.GetNumberOfComponentsPerPixel() != 1 or image_obj.GetDimension() != 3:
         raise ValueError(f"{task.image}: expected a 3D scalar image")
     geometry = ImageGeometry.from_image(image_obj)
     image = sitk.GetArrayFromImage(image_obj).astype(np.float32, copy=False)
     mask = _read_on_grid(task.mask, geometry, "mask", task.case) if task.mask else None
+    truth = _read_on_grid(task.label, geometry, "label", task.case) if task.label else None
     valid = valid_region(image, job.params, mask)
     case = _read_clicks(task, geometry)
     partial = expand_annotation(image, case, geometry, job.params, valid_mask=valid,
                                 class_num=job.class_num)
-    atomic_write_image(partial, task.out, geometry.spacing, geometry.origin, geometry.direction)
-    truth = _read_on_grid(task.label, geometry, "label", task.case) if task.label else None
     metrics = sweep = None
     if truth is not None:
         metrics = expansion_metrics(partial, truth, job.class_num)
@@ -181,12 +185,13 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
                      geometry.spacing_zyx, job.class_num, truth,
                      title=f"{task.case}: epsilon={job.params.epsilon:g} (red Omega_F, "
                            "green Omega_B, yellow ground truth)")
+    atomic_write_image(partial, task.out, geometry.spacing, geometry.origin, geometry.direction)
     return _Outcome(task.out, metrics, sweep, task.qc)
 
 
 def _tasks(root: str, rows: Sequence[DatasetRow], source: ClickSource, out_dir: str,
            report_dir: str, qc: int) -> List[_Task]:
-    outs = output_paths(rows, out_dir)
+    outs = output_paths(rows, out_dir, root)
     tasks = []
     for row, out in zip(rows, outs):
         label, mask = row.get(LABEL_COLUMN), row.get(MASK_COLUMN)
@@ -199,7 +204,7 @@ def _tasks(root: str, rows: Sequence[DatasetRow], source: ClickSource, out_dir: 
 
 
 def _check_inputs(rows: Sequence[DatasetRow], source: ClickSource, sweep: Sequence[float],
-                  csv_path: str) -> bool:
+                  csv_path: str, out_dir: str) -> bool:
     """Whether there is ground truth; ``ConfigError`` for impossible requests."""
     if source.kind not in ("column", "dir", "table"):
         raise ConfigError(f"click source must be column, dir or table. Got: {source.kind!r}")
@@ -209,6 +214,9 @@ def _check_inputs(rows: Sequence[DatasetRow], source: ClickSource, sweep: Sequen
     if source.kind != "column" and not (source.location and os.path.exists(source.location)):
         raise ConfigError(f"clicks {'folder' if source.kind == 'dir' else 'CSV'} not found: "
                           f"{source.location}")
+    if source.kind == "dir" and os.path.realpath(source.location) == os.path.realpath(out_dir):
+        raise ConfigError(f"the partial labels would replace the click maps in {out_dir}; "
+                          "choose another output folder")
     has_truth = any(row.get(LABEL_COLUMN) for row in rows)
     bad = [e for e in sweep if not 0.0 <= e <= 1.0]
     if bad:
@@ -247,7 +255,7 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     job = job or ExpansionJob()
     start = time.perf_counter()
     rows = read_dataset_csv(csv_path)
-    has_truth = _check_inputs(rows, source, job.sweep, csv_path)
+    has_truth = _check_inputs(rows, source, job.sweep, csv_path, out_dir)
     report_dir = report_dir or out_dir
     tasks = _tasks(root, rows, source, out_dir, report_dir, qc)
     os.makedirs(out_dir, exist_ok=True)
@@ -260,6 +268,7 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     summary = ExpansionSummary(len(rows), [r.out for _, r in good], failures, out_csv,
                                qc_files=[r.qc for _, r in good if r.qc])
     scored = [(row.case, r) for row, r in good if r.metrics is not None]
+    summary.n_scored = len(scored)
     if has_truth:
         summary.metrics_csv = metrics_path or os.path.join(report_dir, METRICS_FILE)
         summary.mean_metrics = write_metrics_csv(summary.metrics_csv, [c for c, _ in scored],

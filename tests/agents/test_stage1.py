@@ -78,3 +78,17 @@ def test_crf_loss_in_a_fully_supervised_config_says_which_method_to_use(tmp_path
                             timeout=300)
     assert result.returncode != 0
     assert "PASegStage1" in result.stderr
+
+
+def test_3d_unet_batch_one_with_sliding_window_validation(tmp_path):
+    root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
+    text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=2)
+    text = text.replace("net_type = UNet2D5", "net_type = UNet\ndimension = 3")
+    text = text.replace("train_batch_size = 2", "train_batch_size = 1")
+    text = text.replace("patch_size = [8, 16, 16]", "patch_size = [16, 16, 32]")
+    text = text.replace("sliding_window_enable = False", "sliding_window_enable = True")
+    agent = PASegStage1Agent(load_config(text, tmp_path), "train")
+    agent.run()
+    valid = agent._rounds.history[-1][3]
+    assert 0.0 <= valid["avg_fg_dice"] <= 1.0
+    assert (tmp_path / "ckpt" / "ckpt_2.pt").exists()

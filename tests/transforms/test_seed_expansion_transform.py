@@ -11,7 +11,8 @@ from pymic_paseg.annotation import AnnotationError
 from pymic_paseg.annotation.simulate_batch import simulate_dataset
 from pymic_paseg.config import ConfigError
 from pymic_paseg.data import DemoConfig, build_demo_dataset
-from pymic_paseg.expansion.runner import ClickSource, ExpansionJob, ExpansionParams, run_expansion
+from pymic_paseg.expansion import ExpansionParams
+from pymic_paseg.expansion.runner import ClickSource, ExpansionJob, run_expansion
 from pymic_paseg.transforms.seed_expansion import SeedExpansion
 
 PARAMS = {"task": "seg", "seedexpansion_epsilon": "0.2", "seedexpansion_mask_threshold": "0"}
