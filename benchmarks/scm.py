@@ -23,7 +23,6 @@ import statistics
 import time
 
 import torch
-from pymic.loss.seg.ce import CrossEntropyLoss
 from pymic.loss.seg.dice import DiceLoss
 from pymic.net.net_dict_seg import SegNetDict
 
@@ -91,7 +90,7 @@ def scm_step(device, image):
     agent.monitors = Monitors(nets, amp=True)
     agent.glob_it, agent.interval = 0, 10 ** 9
     agent.lam, agent.temperature = 0.5, 4.0
-    agent.ce, agent.dice = CrossEntropyLoss(), DiceLoss()
+    agent.dice = DiceLoss()
     agent.config, agent.tensor_type = {"network": {"class_num": 2}}, "float"
     opts = [torch.optim.SGD(n.parameters(), lr=1e-3, momentum=0.9) for n in nets]
 

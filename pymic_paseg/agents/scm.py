@@ -8,6 +8,8 @@ For network ``k`` and the other network ``o``::
     L_k = lambda * T^2 * KL(softmax(z_o_monitor / T) || softmax(z_k / T))      # CKD, eq. 13
         + (1 - lambda) * (CE + Dice)(P_k, argmax(z_k_monitor))                 # self-training
 
+CE is computed from ``log_softmax`` (numerically safe); Dice is PyMIC's ``DiceLoss``.
+
 Registered as ``NLLMethodDict['PASegSCM']`` (``supervise_type = noisy_label``):
 SCM learns from the noisy pseudo labels of stage 1, which is PyMIC's
 noisy-label family, and that dispatch path lets the training CSV list images
@@ -41,7 +43,6 @@ import logging
 from typing import Any, Dict, List, Tuple
 
 import torch
-from pymic.loss.seg.ce import CrossEntropyLoss
 from pymic.loss.seg.dice import DiceLoss
 from pymic.loss.seg.util import get_soft_label
 from torch import nn
@@ -52,6 +53,7 @@ from pymic_paseg.agents.loop import TrainMember
 from pymic_paseg.agents.monitors import Monitors
 from pymic_paseg.config import ConfigError, Section, look_up_option
 from pymic_paseg.losses.distillation import distillation_loss
+from pymic_paseg.losses.partial_ce import partial_ce_loss
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ class PASegSCMAgent(PasegSegAgent):
         self.stage1 = {"primary": sec.path("primary_checkpoint", must_exist=True),
                        "auxiliary": sec.path("auxiliary_checkpoint", must_exist=True)}
         self.monitor_amp = sec.bool("monitor_amp", True)
-        self.ce, self.dice = CrossEntropyLoss(), DiceLoss()
+        self.dice = DiceLoss()
         self.monitors = None
 
     # ------------------------------------------------------------ networks
@@ -158,9 +160,11 @@ class PASegSCMAgent(PasegSegAgent):
             other = monitor_logits[1 - k]
             pseudo = get_soft_label(torch.argmax(monitor_logits[k], 1, keepdim=True), class_num,
                                     self.tensor_type)
-            inputs = {"prediction": out, "ground_truth": pseudo}
             kd = distillation_loss(out, other, self.temperature)
-            sup = self.ce(inputs) + self.dice(inputs)
+            # CE from log-softmax: PyMIC's CrossEntropyLoss takes log(softmax) and gives
+            # NaN once a confident stage-1 network's softmax underflows to 0
+            ce = partial_ce_loss(out, pseudo, from_logits=True)
+            sup = ce + self.dice({"prediction": out, "ground_truth": pseudo})
             losses[member.name] = {"loss": self.lam * kd + (1 - self.lam) * sup,
                                    "kd": kd, "sup": sup}
         return losses

@@ -26,7 +26,10 @@ OVERLAY_CASES = 3
 def _load(path: Path):
     from pymic.io.image_read_write import load_image_as_nd_array
     data = load_image_as_nd_array(str(path))
-    return np.asarray(data["data_array"]), data["spacing"]
+    array = np.asarray(data["data_array"])
+    if array.ndim == 4 and array.shape[0] == 1:  # PyMIC adds a channel axis
+        array = array[0]
+    return array, data["spacing"]
 
 
 def evaluate(out: Path, methods: Sequence) -> List[Dict[str, object]]:
@@ -108,7 +111,7 @@ def _plot_overlays(out: Path, methods: Sequence, rows, report: Path) -> None:
         truth, _ = _load(data / pair["ground_truth"])
         image, _ = _load(data / "images" / name)
         z = int(np.argmax(truth.reshape(truth.shape[0], -1).sum(1)))
-        fig, axes = plt.subplots(1, 1 + len(methods), figsize=(3 * (1 + len(methods)), 3.2))
+        fig, axes = plt.subplots(1, 1 + len(methods), figsize=(3 * (1 + len(methods)), 3.5))
         axes[0].imshow(image[z], cmap="gray")
         axes[0].contour(truth[z], levels=[0.5], colors="yellow", linewidths=1)
         axes[0].set_title("image + ground truth")
