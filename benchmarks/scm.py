@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import platform
 import statistics
 import time
@@ -44,6 +45,17 @@ AUXILIARY = {"net_type": "PASegAttentionUNet", "dimension": 3, "in_chns": 1, "cl
 def _net(params, device):
     with contextlib.redirect_stdout(io.StringIO()):  # PyMIC's networks print their params
         return SegNetDict[params["net_type"]](dict(params)).to(device)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _sync(device):
@@ -121,8 +133,8 @@ def main() -> None:
              "data": {}}
     t1 = _time(stage1_step(device, image, batch), device, args.warmup, args.repeats)
     t2 = _time(scm_step(device, image), device, args.warmup, args.repeats)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
-    print(f"machine: {platform.node()} {name or platform.machine()}, "
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_model()
+    print(f"machine: {name}, {os.cpu_count()} CPU cores, "
           f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, device {device}")
     print(f"input 1x1x{'x'.join(map(str, args.shape))}, median of {args.repeats}")
     print(f"stage-1 iteration (primary, all stage-1 losses): {t1:.3f} s")
