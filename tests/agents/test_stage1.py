@@ -92,3 +92,18 @@ def test_3d_unet_batch_one_with_sliding_window_validation(tmp_path):
     valid = agent._rounds.history[-1][3]
     assert 0.0 <= valid["avg_fg_dice"] <= 1.0
     assert (tmp_path / "ckpt" / "ckpt_2.pt").exists()
+
+
+def test_pymic_own_wsl_method_runs_on_our_loop_on_cpu(tmp_path):
+    """PyMIC's EntropyMinimization agent hard-codes CUDA; routed, it trains on CPU."""
+    root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
+    text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=2)
+    text = text.replace("method_name = PASegStage1", "method_name = EntropyMinimization")
+    assert "loss_type = [DiceLoss, CrossEntropyLoss]" in text  # PyMIC's agent needs it
+    cfg = tmp_path / "em.cfg"
+    cfg.write_text(text)
+    result = subprocess.run([sys.executable, "-m", "pymic_paseg.cli", "train", str(cfg)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (tmp_path / "ckpt" / "ckpt_2.pt").exists()
+    assert "loss_reg" in result.stdout  # PyMIC's own inner loop reported its terms
