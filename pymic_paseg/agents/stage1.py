@@ -21,6 +21,8 @@ Config: ``[dataset] supervise_type = weak_sup`` and
     rampup_start = 0       # iteration where r(t) starts rising
     rampup_end   = 10% of iter_max   # iteration where r(t) reaches 1
     rampup_mode  = sigmoid # sigmoid (original), linear or cosine
+    extra_losses  = []     # e.g. [SizeConstraintLoss, TightnessPriorLoss] (Table II baselines)
+    extra_weights = []     # one weight >= 0 each, ramped up like alpha and beta
 
 The CRF and VM options are the loss classes' own keys in ``[training]``
 (``MultiViewCRFLoss_*``, ``VarianceMinimizationLoss_*``). Each term is logged
@@ -33,13 +35,17 @@ from typing import Any, Dict, Optional
 from pymic.util.ramps import get_rampup_ratio
 
 from pymic_paseg.agents.base import Batch, PasegSegAgent, Terms
-from pymic_paseg.config import Section
+from pymic_paseg.config import Section, look_up_option
 from pymic_paseg.losses import (MultiViewCRFLoss, PartialCELoss, PartialDiceLoss,
                                 VarianceMinimizationLoss)
 from pymic_paseg.transforms.valid_region import valid_mask_from_label
 
 SECTION = "weakly_supervised_learning"
-KEYS = ("method_name", "alpha", "beta", "rampup_start", "rampup_end", "rampup_mode")
+KEYS = ("method_name", "alpha", "beta", "rampup_start", "rampup_end", "rampup_mode",
+        "extra_losses", "extra_weights")
+#: losses that may be added to the stage-1 objective (e.g. the paper's Table II baselines).
+EXTRA_LOSSES = ("SizeConstraintLoss", "TightnessPriorLoss", "MultiViewCRFLoss",
+                "VarianceMinimizationLoss")
 RAMPUP_MODES = ("sigmoid", "linear", "cosine")
 #: the original code ramps the regularisers up over the first 10% of training.
 DEFAULT_RAMPUP_FRACTION = 0.1
@@ -75,6 +81,21 @@ class PASegStage1Agent(PasegSegAgent):
             self.losses["crf"] = MultiViewCRFLoss(training)
         if self.beta > 0:
             self.losses["vm"] = VarianceMinimizationLoss(training)
+        self.extra_weights = self._extra_losses(sec, training)
+
+    def _extra_losses(self, sec: Section, training) -> Dict[str, float]:
+        """``extra_losses`` / ``extra_weights``: more registered losses on the same inputs."""
+        from pymic.loss.loss_dict_seg import SegLossDict
+        names = sec.str_list("extra_losses", [])
+        weights = sec.float_list("extra_weights", [1.0] * len(names), length=len(names), low=0)
+        extra = {}
+        for name, weight in zip(names, weights):
+            name = look_up_option(name, EXTRA_LOSSES, where=f"[{SECTION}] extra_losses item")
+            if name in extra:
+                raise sec.fail("extra_losses", names, f"lists {name} twice")
+            self.losses[name] = SegLossDict[name](training)
+            extra[name] = weight
+        return extra
 
     def create_loss_calculator(self) -> None:
         """Stage 1 builds its own losses in ``__init__``; PyMIC's ``loss_type`` is unused."""
@@ -85,7 +106,9 @@ class PASegStage1Agent(PasegSegAgent):
 
     def term_weights(self) -> Dict[str, float]:
         r = self.ramp()
-        return {"pce": 0.5, "pdice": 0.5, "crf": self.alpha * r, "vm": self.beta * r}
+        weights = {"pce": 0.5, "pdice": 0.5, "crf": self.alpha * r, "vm": self.beta * r}
+        weights.update({name: w * r for name, w in self.extra_weights.items()})
+        return weights
 
     def loss_terms(self, batch: Batch, outputs: Any) -> Terms:
         if "pixel_weight" not in batch:

@@ -107,3 +107,28 @@ def test_pymic_own_wsl_method_runs_on_our_loop_on_cpu(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (tmp_path / "ckpt" / "ckpt_2.pt").exists()
     assert "loss_reg" in result.stdout  # PyMIC's own inner loop reported its terms
+
+
+def test_extra_losses_join_the_objective_with_their_weights(tmp_path):
+    root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
+    text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=2,
+                         wsl="alpha = 0\nbeta = 0\nrampup_end = 0\n"
+                             "extra_losses = [SizeConstraintLoss, TightnessPriorLoss]\n"
+                             "extra_weights = [0.01, 0.001]")
+    agent = PASegStage1Agent(load_config(text, tmp_path), "train")
+    agent.run()
+    scalars = agent._rounds.history[-1][2]
+    assert scalars["weight_SizeConstraintLoss"] == pytest.approx(0.01)
+    assert scalars["weight_TightnessPriorLoss"] == pytest.approx(0.001)
+    assert "crf" not in scalars and "SizeConstraintLoss" in scalars
+    expected = 0.5 * scalars["pce"] + 0.5 * scalars["pdice"] + \
+        0.01 * scalars["SizeConstraintLoss"] + 0.001 * scalars["TightnessPriorLoss"]
+    assert scalars["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_unknown_extra_loss_is_a_config_error(tmp_path):
+    root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
+    text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out",
+                         wsl="extra_losses = [SizeConstrainLoss]")
+    with pytest.raises(ConfigError, match="Did you mean 'SizeConstraintLoss'"):
+        PASegStage1Agent(load_config(text, tmp_path), "train")
