@@ -195,6 +195,19 @@ def cmd_demo(args: argparse.Namespace, rest: List[str]) -> int:
     return EXIT_OK
 
 
+def cmd_reproduce(args: argparse.Namespace, rest: List[str]) -> int:
+    from pymic_paseg.reproduce import Reproduction, parse_tables
+    try:
+        tables = parse_tables(args.tables)
+        only = [k.strip() for k in args.rows.split(",") if k.strip()] if args.rows else None
+        harness = Reproduction(args.out, args.preset, tables, seed=args.seed,
+                               device=args.device, only=only)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"tables: {harness.run()}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, no usage dump
@@ -237,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="override iter_max of every training (quick runs)")
     full.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     full.set_defaults(func=cmd_demo, passthrough=False)
+    rep = sub.add_parser("reproduce", help="the paper's tables I-III on the demo data")
+    rep.add_argument("--preset", default="cpu-small", choices=["tiny", "cpu-small", "paper"])
+    rep.add_argument("--out", default="pymic_paseg_reproduce", help="working folder")
+    rep.add_argument("--tables", default="I,II,III", help="subset of I,II,III")
+    rep.add_argument("--rows", help="only these row keys (and what they need)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    rep.set_defaults(func=cmd_reproduce, passthrough=False)
     from pymic_paseg.commands import add_subcommands
     add_subcommands(sub)
     return parser
@@ -257,7 +278,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("missing sub-command (train, test, preprocess, list, demo, demo-data, "
+            raise UsageError("missing sub-command (train, test, preprocess, list, demo, reproduce, demo-data, "
                              "clicks, expand); "
                              f"see `{PROG} --help`")
         if rest and not args.passthrough:

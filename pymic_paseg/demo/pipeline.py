@@ -142,25 +142,29 @@ class DemoPipeline:
         keys = (["fullsup"] if self.opt.with_full else []) + ["stage1", "scm"]
         return [METHODS[k] for k in keys]
 
-    def run(self) -> Path:
-        from pymic_paseg.demo.report import write_report
-        trained = (["fullsup"] if self.opt.with_full else []) + ["stage1", "stage1_aux", "scm"]
-        total = 4 + len(trained) + 1
+    def prepare_data(self, first: int = 1, total: int = 3) -> None:
+        """Steps 1-3: the dataset, simulated clicks and expanded partial labels."""
         data = self.out / "demo_data"
-        self._say(1, total, f"demo dataset ({self.opt.cases} cases) in {data}")
+        self._say(first, total, f"demo dataset ({self.opt.cases} cases) in {data}")
         if not (data / "dataset.json").is_file():
             self._cli("data", ["demo-data", "demo_data", "--cases", str(self.opt.cases),
                                "--seed", str(self.opt.seed), "--quiet"])
-        self._say(2, total, "simulating seven-click annotations for the training cases")
+        self._say(first + 1, total, "simulating seven-click annotations for the training cases")
         if not (data / "clicks" / "clicks.csv").is_file():
             self._cli("clicks", ["clicks", "demo_data", "--csv", "demo_data/train.csv",
                                  "--out", "demo_data/clicks", "--seed", str(self.opt.seed)])
-        self._say(3, total, "geodesic seed expansion -> partial labels")
+        self._say(first + 2, total, "geodesic seed expansion -> partial labels")
         if not (data / "train_partial.csv").is_file():
             self._cli("expand", ["expand", "demo_data", "--csv", "demo_data/train.csv",
                                  "--clicks", "demo_data/clicks", "--out", "demo_data/partial",
                                  "--out-csv", "demo_data/train_partial.csv",
                                  "--metrics", "demo_data/expansion_metrics.csv"])
+
+    def run(self) -> Path:
+        from pymic_paseg.demo.report import write_report
+        trained = (["fullsup"] if self.opt.with_full else []) + ["stage1", "stage1_aux", "scm"]
+        total = 4 + len(trained) + 1
+        self.prepare_data(1, total)
         for index, key in enumerate(trained, start=4):
             self._say(index, total, f"training: {METHODS[key].title}")
             self._train(METHODS[key])
