@@ -77,6 +77,12 @@ ROWS: List[Row] = [
     Row(AUX, "", "stage 1, auxiliary (attention U-Net)", "demo_stage1_aux",
         prefix="attention_unet"),
     Row("III_stage1", "III", "first stage (PA-Seg stage 1)", alias=STAGE1),
+    Row("III_scm_05", "III", "SCM, lambda = 0.5", "demo_scm", _scm("0.5"),
+        needs=(STAGE1, AUX), second_stage=True),
+    Row("III_scm_0", "III", "SCM, lambda = 0", "demo_scm", _scm("0"), needs=(STAGE1, AUX),
+        second_stage=True),
+    Row("III_scm_1", "III", "SCM, lambda = 1", "demo_scm", _scm("1"), needs=(STAGE1, AUX),
+        second_stage=True),
     Row("III_co_teaching", "III", "co-teaching (PyMIC)", "demo_fullsup", needs=("pseudo",),
         second_stage=True, sets=_nll("CoTeaching", 2,
                                      "noisy_label_learning.co_teaching_select_ratio=0.8",
@@ -85,12 +91,6 @@ ROWS: List[Row] = [
         second_stage=True, sets=_nll("TriNet", 3,
                                      "noisy_label_learning.trinet_select_ratio=0.8",
                                      "training.loss_type=CrossEntropyLoss")),
-    Row("III_scm_0", "III", "SCM, lambda = 0", "demo_scm", _scm("0"), needs=(STAGE1, AUX),
-        second_stage=True),
-    Row("III_scm_1", "III", "SCM, lambda = 1", "demo_scm", _scm("1"), needs=(STAGE1, AUX),
-        second_stage=True),
-    Row("III_scm_05", "III", "SCM, lambda = 0.5", "demo_scm", _scm("0.5"),
-        needs=(STAGE1, AUX), second_stage=True),
 ]
 ROW_BY_KEY: Dict[str, Row] = {row.key: row for row in ROWS}
 
