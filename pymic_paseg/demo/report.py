@@ -32,23 +32,27 @@ def _load(path: Path):
     return array, data["spacing"]
 
 
-def evaluate(out: Path, methods: Sequence) -> List[Dict[str, object]]:
-    """Per-case scores of every method on the test cases listed by the demo dataset."""
+def evaluate_folder(out: Path, prediction_dir: str) -> List[Dict[str, object]]:
+    """PyMIC's Dice and ASSD for each test case of the demo dataset in ``out``."""
     from pymic.util.evaluation_seg import get_class_evaluation_score
     data = out / "demo_data"
     with open(data / "test_eval_pairs.csv", newline="") as handle:
         pairs = list(csv.DictReader(handle))
-    rows: List[Dict[str, object]] = []
-    for method in methods:
-        for pair in pairs:
-            truth, spacing = _load(data / pair["ground_truth"])
-            seg, _ = _load(out / method.prediction_dir / pair["segmentation"])
-            row: Dict[str, object] = {"method": method.key,
-                                      "case": Path(pair["segmentation"]).name.split(".")[0]}
-            for metric in METRICS:
-                row[metric] = float(get_class_evaluation_score(seg, truth, 1, spacing, metric))
-            rows.append(row)
-    return rows
+    cases: List[Dict[str, object]] = []
+    for pair in pairs:
+        truth, spacing = _load(data / pair["ground_truth"])
+        seg, _ = _load(out / prediction_dir / pair["segmentation"])
+        case: Dict[str, object] = {"case": Path(pair["segmentation"]).name.split(".")[0]}
+        for metric in METRICS:
+            case[metric] = float(get_class_evaluation_score(seg, truth, 1, spacing, metric))
+        cases.append(case)
+    return cases
+
+
+def evaluate(out: Path, methods: Sequence) -> List[Dict[str, object]]:
+    """Per-case scores of every method on the test cases listed by the demo dataset."""
+    return [{"method": method.key, **case} for method in methods
+            for case in evaluate_folder(out, method.prediction_dir)]
 
 
 def summarise(rows: Sequence[Dict[str, object]], methods: Sequence) -> List[Dict[str, object]]:

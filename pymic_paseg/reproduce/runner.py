@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from pymic_paseg.demo.pipeline import DemoOptions, DemoPipeline, DemoStepError
-from pymic_paseg.demo.report import METRICS, _load
+from pymic_paseg.demo.report import evaluate_folder
 from pymic_paseg.io_atomic import atomic_write_text
 from pymic_paseg.reproduce.rows import PRESETS, PSEUDO_CSV, ROW_BY_KEY, STAGE1, Row, rows_for
 
@@ -109,23 +109,6 @@ class Reproduction:
             atomic_write_text(path, json.dumps(result, indent=1))
             results[row.key] = result
         return write_tables(self.out, self.rows, results)
-
-
-def evaluate_folder(out: Path, prediction_dir: str) -> List[Dict[str, object]]:
-    """PyMIC's Dice and ASSD for each test case of the demo dataset."""
-    from pymic.util.evaluation_seg import get_class_evaluation_score
-    data = out / "demo_data"
-    with open(data / "test_eval_pairs.csv", newline="") as handle:
-        pairs = list(csv.DictReader(handle))
-    cases = []
-    for pair in pairs:
-        truth, spacing = _load(data / pair["ground_truth"])
-        seg, _ = _load(out / prediction_dir / pair["segmentation"])
-        case: Dict[str, object] = {"case": Path(pair["segmentation"]).name.split(".")[0]}
-        for metric in METRICS:
-            case[metric] = float(get_class_evaluation_score(seg, truth, 1, spacing, metric))
-        cases.append(case)
-    return cases
 
 
 def parse_tables(text: str) -> Tuple[str, ...]:
