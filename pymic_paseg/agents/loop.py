@@ -20,6 +20,7 @@ import copy
 import logging
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -171,13 +172,19 @@ class DeviceAwareLoop(InferenceMixin):
         valid_scalars = None
         for it in range(start_it, s.iter_max, s.iter_valid):
             lr_value = self.members[0].optimizer.param_groups[0]["lr"]
+            t_start = time.perf_counter()
             train_scalars = self.training()
+            t_train = time.perf_counter()
             valid_scalars = self.validation()
+            t_valid = time.perf_counter()
             self._step_schedulers(valid_scalars)
             self.glob_it = it + s.iter_valid
             rounds.log(self.glob_it, lr_value, train_scalars, valid_scalars)
             stop = self._track_and_save(valid_scalars)
             self.on_round_end(self.glob_it)
+            rounds.log_time(self.glob_it, train_scalars, train=t_train - t_start,
+                            valid=t_valid - t_train,
+                            other=time.perf_counter() - t_valid)
             if stop:
                 logger.info("early stop at iteration %d", self.glob_it)
                 break

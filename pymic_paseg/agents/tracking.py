@@ -73,6 +73,19 @@ class RoundLogger:
                                    if "class_dice" not in k)
             logger.info("it %d  valid: %s", glob_it, valid_text)
 
+    def log_time(self, glob_it: int, scalars: Optional[Dict[str, Any]], **parts: float) -> None:
+        """One log line with where the round's wall time went (seconds).
+
+        ``parts`` are named spans (e.g. ``train``, ``valid``, ``other`` for the
+        checkpoints and hooks); the ``data_time`` entries of the round's training
+        ``scalars`` (summed over members) say how much of training was data loading.
+        """
+        data = sum(v for k, v in _scalars("t", scalars) if k.split("/")[-1] == "data_time")
+        text = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items())
+        if data:
+            text += f" (data loading {data:.1f} s)"
+        logger.info("it %d  time: %s", glob_it, text)
+
     def _write_curves(self) -> None:
         """All rounds so far as one CSV (iteration, lr, train/..., valid/...), atomically."""
         rows = []

@@ -33,12 +33,16 @@ def train(tmp_path, **kwargs) -> FullySupervisedAgent:
     return agent
 
 
-def test_a_few_iterations_make_the_loss_fall(tmp_path):
-    agent = train(tmp_path, iter_max=24, iter_valid=6)
+def test_a_few_iterations_make_the_loss_fall(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="pymic_paseg.agents.tracking"):
+        agent = train(tmp_path, iter_max=24, iter_valid=6)
     losses = [round_[2]["loss"] for round_ in agent._rounds.history]
     assert len(losses) == 4
     assert losses[-1] < 0.8 * losses[0], losses
     assert agent.device == torch.device("cpu")
+    timing = [r.getMessage() for r in caplog.records if "time:" in r.getMessage()]
+    assert len(timing) == 4, "one line per round says where the time went"
+    assert "train " in timing[0] and "valid " in timing[0] and "data loading" in timing[0]
 
 
 def test_checkpoints_follow_pymic_layout_and_load_weights_only(tmp_path):
