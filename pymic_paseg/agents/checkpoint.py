@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
@@ -74,6 +74,16 @@ def load_model_weights(net: torch.nn.Module, state_dict: Dict[str, Any], source:
         raise CheckpointError(f"checkpoint {source} does not fit network "
                               f"{type(target).__name__}: " + "; ".join(parts))
     target.load_state_dict(state_dict)
+
+
+def checkpoint_location(config: Any) -> Tuple[str, str]:
+    """``(ckpt_dir, prefix)`` of ``[training]``: the prefix is ``ckpt_prefix``, or the
+    folder's name when that key is absent, as in PyMIC."""
+    from pymic_paseg.config import Section
+    train = Section.of(config, "training")
+    ckpt_dir = train.str("ckpt_dir").rstrip("/") or "."
+    prefix = train.str("ckpt_prefix", None) or os.path.basename(os.path.abspath(ckpt_dir))
+    return ckpt_dir, prefix
 
 
 def pointer_path(ckpt_dir: str, prefix: str, which: str) -> Path:

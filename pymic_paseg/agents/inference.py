@@ -40,9 +40,7 @@ class InferenceMixin:
         mode = test.int("ckpt_mode", 0, low=0, high=3)
         if mode == 2:
             return test.path("ckpt_name", must_exist=True)
-        train = Section.of(self.config, "training")
-        ckpt_dir = train.str("ckpt_dir").rstrip("/")
-        prefix = train.str("ckpt_prefix", None) or os.path.basename(os.path.abspath(ckpt_dir))
+        ckpt_dir, prefix = ckpt.checkpoint_location(self.config)
         return str(ckpt.find_checkpoint(ckpt_dir, prefix, mode))
 
     def inference_networks(self) -> List[Tuple[nn.Module, str]]:

@@ -40,6 +40,7 @@ resumed run restores networks, optimisers and monitors.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Dict, List, Tuple
 
 import torch
@@ -180,10 +181,8 @@ class PASegSCMAgent(PasegSegAgent):
         return [primary, (self.aux_net, aux_ckpt)]
 
     def _auxiliary_checkpoint(self, primary_path: str) -> str:
-        import os
-        train = Section.of(self.config, "training")
-        ckpt_dir = train.str("ckpt_dir").rstrip("/")
-        prefix = train.str("ckpt_prefix", None) or os.path.basename(os.path.abspath(ckpt_dir))
+        """The auxiliary checkpoint saved beside ``primary_path`` at the same iteration."""
+        ckpt_dir, prefix = ckpt.checkpoint_location(self.config)
         name = os.path.basename(primary_path)
         if name.startswith(prefix + "_") and not name.startswith(prefix + "_auxiliary"):
             candidate = os.path.join(os.path.dirname(primary_path),

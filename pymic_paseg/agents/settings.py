@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, List, Mapping, MutableMapping, Optional
 
+from pymic_paseg.agents.checkpoint import checkpoint_location
 from pymic_paseg.config import ConfigError, Section
 
 __all__ = ["LoopSettings", "coerce_numeric_strings"]
@@ -62,8 +63,7 @@ class LoopSettings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "LoopSettings":
         sec = Section.of(config, "training", required=True)
-        ckpt_dir = sec.str("ckpt_dir").rstrip("/") or "."
-        prefix = sec.str("ckpt_prefix", None) or os.path.basename(os.path.abspath(ckpt_dir))
+        ckpt_dir, prefix = checkpoint_location(config)
         iter_max = sec.int("iter_max", low=1)
         iter_valid = sec.int("iter_valid", min(iter_max, 100), low=1)
         if iter_valid > iter_max:

@@ -97,7 +97,8 @@ class DemoPipeline:
         copy_configs(self.out)
 
     # ------------------------------------------------------------ running
-    def _cli(self, step: str, args: Sequence[str]) -> None:
+    def run_cli(self, step: str, args: Sequence[str]) -> None:
+        """Run ``pymic_run ARGS`` in the working folder, logging to ``logs/STEP.log``; timed."""
         log = self.out / "logs" / f"{step}.log"
         start = time.time()
         with open(log, "w", encoding="utf-8") as handle:
@@ -130,13 +131,13 @@ class DemoPipeline:
                 args += ["--set", f"noisy_label_learning.monitor_interval={valid}"]
         if self.opt.device:
             args += ["--device", self.opt.device]
-        self._cli(f"train_{method.key}", args)
+        self.run_cli(f"train_{method.key}", args)
 
     def _test(self, method: Method) -> None:
         args = ["test", f"configs/{method.config}.cfg"]
         if self.opt.device:
             args += ["--device", self.opt.device]
-        self._cli(f"test_{method.key}", args)
+        self.run_cli(f"test_{method.key}", args)
 
     def methods(self) -> List[Method]:
         keys = (["fullsup"] if self.opt.with_full else []) + ["stage1", "scm"]
@@ -147,15 +148,15 @@ class DemoPipeline:
         data = self.out / "demo_data"
         self._say(first, total, f"demo dataset ({self.opt.cases} cases) in {data}")
         if not (data / "dataset.json").is_file():
-            self._cli("data", ["demo-data", "demo_data", "--cases", str(self.opt.cases),
+            self.run_cli("data", ["demo-data", "demo_data", "--cases", str(self.opt.cases),
                                "--seed", str(self.opt.seed), "--quiet"])
         self._say(first + 1, total, "simulating seven-click annotations for the training cases")
         if not (data / "clicks" / "clicks.csv").is_file():
-            self._cli("clicks", ["clicks", "demo_data", "--csv", "demo_data/train.csv",
+            self.run_cli("clicks", ["clicks", "demo_data", "--csv", "demo_data/train.csv",
                                  "--out", "demo_data/clicks", "--seed", str(self.opt.seed)])
         self._say(first + 2, total, "geodesic seed expansion -> partial labels")
         if not (data / "train_partial.csv").is_file():
-            self._cli("expand", ["expand", "demo_data", "--csv", "demo_data/train.csv",
+            self.run_cli("expand", ["expand", "demo_data", "--csv", "demo_data/train.csv",
                                  "--clicks", "demo_data/clicks", "--out", "demo_data/partial",
                                  "--out-csv", "demo_data/train_partial.csv",
                                  "--metrics", "demo_data/expansion_metrics.csv"])

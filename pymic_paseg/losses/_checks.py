@@ -125,3 +125,15 @@ def get_image(loss_input_dict: Mapping[str, Any], owner: str) -> torch.Tensor:
 def optional_tensor(loss_input_dict: Mapping[str, Any], key: str) -> Optional[torch.Tensor]:
     value = loss_input_dict.get(key)
     return value if isinstance(value, torch.Tensor) else None
+
+
+def get_label(loss_input_dict: Mapping[str, Any], owner: str, probs: torch.Tensor,
+              instead: str) -> torch.Tensor:
+    """``ground_truth`` (one-hot, the prediction's shape), for a loss that can also take
+    the ready-made input ``instead`` (e.g. ``target_volume``)."""
+    target = loss_input_dict.get("ground_truth")
+    if target is None:
+        raise KeyError(f"{owner}: loss_input_dict has neither '{instead}' nor 'ground_truth'")
+    check_tensor(f"{owner}: ground_truth", target, floating=False)
+    check_same_shape(f"{owner}: ground_truth", target, "prediction", probs)
+    return target

@@ -10,9 +10,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pymic_paseg.config import Section
-from pymic_paseg.losses._checks import (activate, check_same_shape, check_tensor,
-                                        check_weight_map, get_prediction, optional_tensor,
-                                        read_activation)
+from pymic_paseg.losses._checks import (activate, check_tensor,
+                                        check_weight_map, get_label, get_prediction,
+                                        optional_tensor, read_activation)
 
 __all__ = ["size_constraint_loss", "volume_from_label", "volume_from_candidates",
            "candidate_region", "SizeConstraintLoss", "SIZE_TARGETS"]
@@ -197,12 +197,7 @@ class SizeConstraintLoss(nn.Module):
         given = optional_tensor(loss_input_dict, "target_volume")
         if given is not None:
             return given
-        target = loss_input_dict.get("ground_truth")
-        if target is None:
-            raise KeyError("SizeConstraintLoss: loss_input_dict has neither "
-                           "'target_volume' nor 'ground_truth'")
-        check_tensor("SizeConstraintLoss: ground_truth", target, floating=False)
-        check_same_shape("SizeConstraintLoss: ground_truth", target, "prediction", probs)
+        target = get_label(loss_input_dict, "SizeConstraintLoss", probs, "target_volume")
         weight = optional_tensor(loss_input_dict, "pixel_weight")
         if self.target == "box":
             return volume_from_candidates(target, weight, self.box_fill).to(probs.device)

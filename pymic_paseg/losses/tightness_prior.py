@@ -10,9 +10,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pymic_paseg.config import Section, look_up_option
-from pymic_paseg.losses._checks import (activate, check_same_shape, check_tensor,
-                                        check_weight_map, get_prediction, optional_tensor,
-                                        read_activation)
+from pymic_paseg.losses._checks import (activate, check_tensor,
+                                        check_weight_map, get_label, get_prediction,
+                                        optional_tensor, read_activation)
 
 __all__ = ["tightness_prior_loss", "log_barrier_extension", "box_from_label",
            "bounding_box", "TightnessPriorLoss", "AXES", "PENALTIES"]
@@ -240,12 +240,7 @@ class TightnessPriorLoss(nn.Module):
         given = optional_tensor(loss_input_dict, "box_mask")
         if given is not None:
             return given
-        target = loss_input_dict.get("ground_truth")
-        if target is None:
-            raise KeyError("TightnessPriorLoss: loss_input_dict has neither 'box_mask' "
-                           "nor 'ground_truth'")
-        check_tensor("TightnessPriorLoss: ground_truth", target, floating=False)
-        check_same_shape("TightnessPriorLoss: ground_truth", target, "prediction", probs)
+        target = get_label(loss_input_dict, "TightnessPriorLoss", probs, "box_mask")
         return box_from_label(target, optional_tensor(loss_input_dict, "pixel_weight"))
 
     def forward(self, loss_input_dict: Mapping[str, Any]) -> torch.Tensor:

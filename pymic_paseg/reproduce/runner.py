@@ -60,9 +60,9 @@ class Reproduction:
         folder = f"rows/{row.key}"
         device = ["--device", self.device] if self.device else []
         config = f"configs/{row.config}.cfg"
-        self.pipeline._cli(f"train_{row.key}", ["train", config, "--resume", *device,
+        self.pipeline.run_cli(f"train_{row.key}", ["train", config, "--resume", *device,
                                                 *self._sets(row, folder)])
-        self.pipeline._cli(f"test_{row.key}", ["test", config, *device,
+        self.pipeline.run_cli(f"test_{row.key}", ["test", config, *device,
                                                *self._sets(row, folder)])
         return {"key": row.key, "cases": evaluate_folder(self.out, f"{folder}/prediction")}
 
@@ -71,7 +71,7 @@ class Reproduction:
         if (self.out / PSEUDO_CSV).is_file():
             return
         folder = f"rows/{STAGE1}"
-        self.pipeline._cli("pseudo", [
+        self.pipeline.run_cli("pseudo", [
             "test", "configs/demo_stage1.cfg", "--set", f"training.ckpt_dir={folder}/model",
             "--set", "dataset.test_csv=demo_data/train_images.csv",
             "--set", "testing.output_dir=rows/pseudo/labels"])
