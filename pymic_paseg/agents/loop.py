@@ -87,6 +87,12 @@ class DeviceAwareLoop(InferenceMixin):
     def on_round_end(self, glob_it: int) -> None:
         """Called after each validation round (e.g. to refresh SCM monitors)."""
 
+    def on_train_start(self, start_it: int) -> None:
+        """Called once before the first round (after weights and optimisers are set up)."""
+
+    def on_train_end(self) -> None:
+        """Called once after the last round."""
+
     # ------------------------------------------------------------ setup
     def _place_members(self) -> None:
         plan = self.device_plan
@@ -170,6 +176,7 @@ class DeviceAwareLoop(InferenceMixin):
                              progress=s.progress, curves_csv=curves)
         self._rounds = rounds
         valid_scalars = None
+        self.on_train_start(start_it)
         for it in range(start_it, s.iter_max, s.iter_valid):
             lr_value = self.members[0].optimizer.param_groups[0]["lr"]
             t_start = time.perf_counter()
@@ -193,6 +200,7 @@ class DeviceAwareLoop(InferenceMixin):
             if member.best_it:
                 logger.info("%s: best iteration %d, valid dice %.4f", member.name,
                             member.best_it, member.best_dice)
+        self.on_train_end()
         self.summ_writer.close()
 
     def _step_schedulers(self, valid_scalars: Optional[Dict[str, Any]]) -> None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from pymic.loss.seg.dice import DiceLoss
@@ -95,6 +95,8 @@ class PASegSCMAgent(PasegSegAgent):
         self.monitor_amp = sec.bool("monitor_amp", True)
         self.dice = DiceLoss()
         self.monitors = None
+        #: validation Dice of each network's stage-1 weights (before SCM), if validated
+        self.stage1_valid: Optional[Dict[str, float]] = None
 
     # ------------------------------------------------------------ networks
     def create_network(self) -> None:
@@ -142,11 +144,37 @@ class PASegSCMAgent(PasegSegAgent):
             states.append(member.best_state if use_best else member.module().state_dict())
         monitors.refresh(states, self.glob_it)
 
+    # ------------------------------------------------------------ stage-1 reference
+    def on_train_start(self, start_it: int) -> None:
+        """Validate the stage-1 weights once, so the log says whether SCM improved on them."""
+        if start_it == 0 and self.stage1_valid is None:
+            scalars = self.validation()
+            if scalars is not None:
+                self.stage1_valid = {m.name: self.member_dice(scalars, i)
+                                     for i, m in enumerate(self.members)}
+                logger.info("stage-1 weights before SCM: valid dice %s", ", ".join(
+                    f"{name} {dice:.4f}" for name, dice in self.stage1_valid.items()))
+
+    def on_train_end(self) -> None:
+        if not self.stage1_valid:
+            return
+        for member in self.members:
+            before = self.stage1_valid.get(member.name)
+            if before is not None and member.best_it and member.best_dice < before:
+                logger.warning(
+                    "%s: SCM's best validation Dice %.4f (iteration %d) is below the stage-1 "
+                    "weights' %.4f: SCM did not improve this network on the validation set",
+                    member.name, member.best_dice, member.best_it, before)
+
     def extra_state(self) -> Dict[str, Any]:
-        return {"monitors": self.monitors.state()} if self.monitors is not None else {}
+        state: Dict[str, Any] = {"stage1_valid": self.stage1_valid}
+        if self.monitors is not None:
+            state["monitors"] = self.monitors.state()
+        return state
 
     def load_extra_state(self, state: Dict[str, Any]) -> None:
         self._monitors().load_state(state.get("monitors"))
+        self.stage1_valid = state.get("stage1_valid")
 
     # ------------------------------------------------------------ losses
     def compute_losses(self, batch: Batch) -> Dict[str, Terms]:

@@ -48,7 +48,7 @@ def make(tmp_path, **kwargs):
     return text
 
 
-def test_smoke_refresh_both_checkpoints_and_resume(tmp_path):
+def test_smoke_refresh_both_checkpoints_and_resume(tmp_path, caplog):
     text = make(tmp_path, iter_max=6, iter_valid=3, nll="monitor_interval = 2")
     agent = PASegSCMAgent(load_config(text, tmp_path), "train")
     agent.run()
@@ -66,6 +66,19 @@ def test_smoke_refresh_both_checkpoints_and_resume(tmp_path):
         assert (ckpt / name).exists(), name
     saved = load_checkpoint(ckpt / "ckpt_auxiliary_6.pt")
     assert saved["extra"]["monitors"]["last_refresh"] == 4
+    # the stage-1 weights were validated once, before the first SCM step
+    assert set(agent.stage1_valid) == {"primary", "auxiliary"}
+    assert all(0.0 <= d <= 1.0 for d in agent.stage1_valid.values())
+    assert saved["extra"]["stage1_valid"] == agent.stage1_valid
+    # a network whose best SCM validation Dice is below its stage-1 Dice is named
+    stage1 = dict(agent.stage1_valid)
+    agent.stage1_valid = {"primary": 2.0, "auxiliary": -1.0}
+    with caplog.at_level("WARNING", logger="pymic_paseg.agents.scm"):
+        agent.on_train_end()
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelname == "WARNING" and r.name == "pymic_paseg.agents.scm"]
+    assert len(warnings) == 1 and warnings[0].startswith("primary: SCM's best"), warnings
+    agent.stage1_valid = stage1
 
     # resume: both networks, optimisers and monitors come back; only new rounds run
     text = text.replace("iter_max = 6", "iter_max = 9") + "\n"
@@ -73,6 +86,7 @@ def test_smoke_refresh_both_checkpoints_and_resume(tmp_path):
     resumed = PASegSCMAgent(load_config(text, tmp_path), "train")
     resumed.run()
     assert [r[0] for r in resumed._rounds.history] == [9]
+    assert resumed.stage1_valid == agent.stage1_valid, "restored, not re-validated"
     state = load_checkpoint(ckpt / "ckpt_auxiliary_9.pt")
     steps = {float(v["step"]) for v in state["optimizer_state_dict"]["state"].values()}
     assert steps == {9.0}
