@@ -168,6 +168,8 @@ class DeviceAwareLoop(InferenceMixin):
         self._create_optimizers(start_it)
         self.create_loss_calculator()
         self.trainIter = iter(self.train_loader)
+        if getattr(self, "train_loader_unlab", None) is not None:  # PyMIC's SSL agents
+            self.trainIter_unlab = iter(self.train_loader_unlab)
         self.summ_writer = SummaryWriter(s.ckpt_dir)
         self.glob_it = start_it
         suffix = f"_from_{start_it}" if start_it else ""  # a resumed run keeps the first file

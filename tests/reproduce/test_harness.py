@@ -18,6 +18,9 @@ def test_every_table_row_and_its_dependencies_are_planned_in_order():
     assert {r.table for r in ROWS} == {"I", "II", "III", ""}
     only = [r.key for r in rows_for(("I", "II", "III"), ("III_scm_05",))]
     assert only == ["I_mcrf_vm", "aux_stage1", "III_scm_05"]
+    # rows that train on the pseudo labels bring the first stage that makes them
+    for key in ("III_co_teaching", "III_trinet", "III_cps"):
+        assert [r.key for r in rows_for(("III",), (key,))] == ["I_mcrf_vm", key]
 
 
 def test_paired_t_test_matches_the_textbook_formula():
@@ -32,21 +35,29 @@ def test_paired_t_test_matches_the_textbook_formula():
 
 
 @pytest.mark.slow
-def test_tiny_preset_rows_produce_numbers_and_resume_skips_them(tmp_path):
+def test_tiny_preset_every_row_produces_numbers_and_resume_skips_them(tmp_path):
     out = tmp_path / "rep"
     cmd = [sys.executable, "-m", "pymic_paseg.cli", "reproduce", "--preset", "tiny", "--out",
-           str(out), "--rows", "I_psup,III_scm_05", "--device", "cpu"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+           str(out), "--tables", "I,II,III", "--device", "cpu"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for key in ("I_psup", "I_mcrf_vm", "aux_stage1", "III_scm_05"):
-        cases = json.loads((out / "rows" / key / "result.json").read_text())["cases"]
-        assert cases and all(0 <= c["dice"] <= 1 and c["assd"] >= 0 for c in cases)
+    trained = [row for row in ROWS if not row.alias]
+    for row in trained:
+        data = json.loads((out / "rows" / row.key / "result.json").read_text())
+        cases = data.get("cases")
+        assert cases, (row.key, data)
+        assert all(0 <= c["dice"] <= 1 and c["assd"] >= 0 for c in cases), row.key
     table = (out / "tables" / "results.md").read_text()
-    assert "Table I" in table and "SCM, lambda = 0.5" in table and "failed" not in table
-    assert (out / "tables" / "results.csv").read_text().count("\n") == 4  # header + 3 rows
+    assert "failed" not in table, table
+    for title in ("Table I", "Table II", "Table III", "SCM, lambda = 0.5", "CPS (PyMIC)",
+                  "size constraint", "tightness prior"):
+        assert title in table, title
+    shown = [row for row in ROWS if row.table]
+    # header + one line per row shown in a table
+    assert (out / "tables" / "results.csv").read_text().count("\n") == 1 + len(shown)
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0
-    assert again.stdout.count("done before: skipped") == 4
+    assert again.stdout.count("done before: skipped") == len(trained)
 
 
 def test_bad_arguments_are_usage_errors():
