@@ -36,14 +36,14 @@ class Reproduction:
                  device: Optional[str] = None, only: Optional[Sequence[str]] = None):
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
+        unknown = sorted(set(only or ()) - set(ROW_BY_KEY))
+        if unknown:  # checked before the working folder is created
+            raise ValueError(f"unknown row(s) {unknown}; valid: {', '.join(ROW_BY_KEY)}")
         cases, _ = PRESETS[preset]
         self.preset, self.device = preset, device
+        self.rows = rows_for(tuple(tables), tuple(only) if only else None)
         self.pipeline = DemoPipeline(DemoOptions(out=out, cases=cases, seed=seed))
         self.out = self.pipeline.out
-        unknown = sorted(set(only or ()) - set(ROW_BY_KEY))
-        if unknown:
-            raise ValueError(f"unknown row(s) {unknown}; valid: {', '.join(ROW_BY_KEY)}")
-        self.rows = rows_for(tuple(tables), tuple(only) if only else None)
 
     # ------------------------------------------------------------ steps
     def _sets(self, row: Row, folder: str) -> List[str]:

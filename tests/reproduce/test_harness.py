@@ -60,9 +60,12 @@ def test_tiny_preset_every_row_produces_numbers_and_resume_skips_them(tmp_path):
     assert again.stdout.count("done before: skipped") == len(trained)
 
 
-def test_bad_arguments_are_usage_errors():
+def test_bad_arguments_are_usage_errors_and_write_nothing(tmp_path):
     cli = [sys.executable, "-m", "pymic_paseg.cli", "reproduce"]
-    result = subprocess.run([*cli, "--tables", "IV"], capture_output=True, text=True)
+    result = subprocess.run([*cli, "--tables", "IV"], capture_output=True, text=True,
+                            cwd=tmp_path)
     assert result.returncode == 2 and "subset of I, II, III" in result.stderr
-    result = subprocess.run([*cli, "--rows", "nope"], capture_output=True, text=True)
+    result = subprocess.run([*cli, "--rows", "nope"], capture_output=True, text=True,
+                            cwd=tmp_path)
     assert result.returncode == 2 and "unknown row(s) ['nope']" in result.stderr
+    assert list(tmp_path.iterdir()) == [], "no working folder for a bad command line"
