@@ -181,3 +181,15 @@ def scm_config(root: Path, ckpt_dir: Path, out_dir: Path, primary: Path, auxilia
     text += (f"\n[noisy_label_learning]\nmethod_name = PASegSCM\n"
              f"primary_checkpoint = {primary}\nauxiliary_checkpoint = {auxiliary}\n{nll}\n")
     return text
+
+
+def infer_with_cli_and_check_geometry(cfg: Path, out_dir: Path, root: Path,
+                                      case: str = "case3_img.nii.gz") -> None:
+    """``pymic_run test CFG`` in a subprocess; the prediction of ``case`` has the image's size."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "pymic_paseg.cli", "test", str(cfg)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    pred = sitk.ReadImage(str(out_dir / case))
+    assert pred.GetSize() == sitk.ReadImage(str(root / case)).GetSize()

@@ -149,17 +149,17 @@ class DemoPipeline:
         self._say(first, total, f"demo dataset ({self.opt.cases} cases) in {data}")
         if not (data / "dataset.json").is_file():
             self.run_cli("data", ["demo-data", "demo_data", "--cases", str(self.opt.cases),
-                               "--seed", str(self.opt.seed), "--quiet"])
+                                  "--seed", str(self.opt.seed), "--quiet"])
         self._say(first + 1, total, "simulating seven-click annotations for the training cases")
         if not (data / "clicks" / "clicks.csv").is_file():
             self.run_cli("clicks", ["clicks", "demo_data", "--csv", "demo_data/train.csv",
-                                 "--out", "demo_data/clicks", "--seed", str(self.opt.seed)])
+                                    "--out", "demo_data/clicks", "--seed", str(self.opt.seed)])
         self._say(first + 2, total, "geodesic seed expansion -> partial labels")
         if not (data / "train_partial.csv").is_file():
             self.run_cli("expand", ["expand", "demo_data", "--csv", "demo_data/train.csv",
-                                 "--clicks", "demo_data/clicks", "--out", "demo_data/partial",
-                                 "--out-csv", "demo_data/train_partial.csv",
-                                 "--metrics", "demo_data/expansion_metrics.csv"])
+                                    "--clicks", "demo_data/clicks", "--out", "demo_data/partial",
+                                    "--out-csv", "demo_data/train_partial.csv",
+                                    "--metrics", "demo_data/expansion_metrics.csv"])
 
     def run(self) -> Path:
         from pymic_paseg.demo.report import write_report

@@ -30,6 +30,11 @@ class Row:
     second_stage: bool = False     # paired t-test against Table III's first stage
     prefix: str = "unet2d5"        # checkpoint prefix of the config
 
+    @property
+    def dependencies(self) -> Tuple[str, ...]:
+        """Rows that must finish first; the pseudo labels are the first stage's output."""
+        return tuple(STAGE1 if n == "pseudo" else n for n in self.needs)
+
 
 def _wsl(method: str, *extra: str) -> Tuple[str, ...]:
     return (f"weakly_supervised_learning.method_name={method}", *_PYMIC_SUP, *extra)
@@ -91,20 +96,19 @@ ROWS: List[Row] = [
         second_stage=True, sets=_nll("TriNet", 3,
                                      "noisy_label_learning.trinet_select_ratio=0.8",
                                      "training.loss_type=CrossEntropyLoss")),
-]
-ROWS.insert(len(ROWS), Row(
     # PyMIC's CPS is a semi-supervised agent: the stage-1 pseudo labels are its labelled
     # set and the same training images its unlabelled set, so the two networks learn from
     # the pseudo labels and from each other's hard predictions (Chen et al. 2021)
-    "III_cps", "III", "CPS (PyMIC)", "demo_fullsup", needs=("pseudo",), second_stage=True,
-    sets=("dataset.supervise_type=semi_sup", f"dataset.train_csv={PSEUDO_CSV}",
-          "dataset.train_csv_unlab=demo_data/train_images.csv",
-          "dataset.train_batch_size_unlab=2",
-          "dataset.train_transform_unlab=[NormalizeWithMeanStd,RandomCrop,RandomFlip]",
-          "dataset.randomcrop_foreground_focus=False",
-          "network.net_type=[UNet2D5,UNet2D5]",
-          "semi_supervised_learning.method_name=CPS",
-          "semi_supervised_learning.regularize_w=0.1")))
+    Row("III_cps", "III", "CPS (PyMIC)", "demo_fullsup", needs=("pseudo",), second_stage=True,
+        sets=("dataset.supervise_type=semi_sup", f"dataset.train_csv={PSEUDO_CSV}",
+              "dataset.train_csv_unlab=demo_data/train_images.csv",
+              "dataset.train_batch_size_unlab=2",
+              "dataset.train_transform_unlab=[NormalizeWithMeanStd,RandomCrop,RandomFlip]",
+              "dataset.randomcrop_foreground_focus=False",
+              "network.net_type=[UNet2D5,UNet2D5]",
+              "semi_supervised_learning.method_name=CPS",
+              "semi_supervised_learning.regularize_w=0.1")),
+]
 ROW_BY_KEY: Dict[str, Row] = {row.key: row for row in ROWS}
 
 #: preset -> (cases, training overrides or None for the configs' own budgets)
@@ -132,9 +136,7 @@ def rows_for(tables: Tuple[str, ...], only: Optional[Tuple[str, ...]] = None) ->
         changed = False
         for row in ROWS:
             if row.key in wanted:
-                # the pseudo labels are the first stage's predictions: "pseudo" needs it
-                needs = [STAGE1 if n == "pseudo" else n for n in (*row.needs, row.alias)]
-                extra = {n for n in needs if n} - wanted
+                extra = {n for n in (*row.dependencies, row.alias) if n} - wanted
                 if extra:
                     wanted |= extra
                     changed = True

@@ -61,9 +61,9 @@ class Reproduction:
         device = ["--device", self.device] if self.device else []
         config = f"configs/{row.config}.cfg"
         self.pipeline.run_cli(f"train_{row.key}", ["train", config, "--resume", *device,
-                                                *self._sets(row, folder)])
+                                                   *self._sets(row, folder)])
         self.pipeline.run_cli(f"test_{row.key}", ["test", config, *device,
-                                               *self._sets(row, folder)])
+                                                  *self._sets(row, folder)])
         return {"key": row.key, "cases": evaluate_folder(self.out, f"{folder}/prediction")}
 
     def _pseudo_labels(self) -> None:
@@ -95,7 +95,7 @@ class Reproduction:
                 print("      done before: skipped", flush=True)
                 results[row.key] = json.loads(path.read_text())
                 continue
-            missing = [n for n in row.needs if n != "pseudo" and "cases" not in results.get(n, {})]
+            missing = [n for n in row.dependencies if "cases" not in results.get(n, {})]
             try:
                 if missing:
                     raise DemoStepError(f"needs {', '.join(missing)}, which did not finish")

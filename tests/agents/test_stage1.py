@@ -4,13 +4,12 @@ import contextlib
 import io
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
 
-from helpers import fullsup_config, make_dataset, make_partial_dataset, stage1_config
+from helpers import (fullsup_config, infer_with_cli_and_check_geometry, make_dataset,
+                     make_partial_dataset, stage1_config)
 from pymic_paseg.agents.stage1 import PASegStage1Agent, rampup_ratio
 from pymic_paseg.config import ConfigError
 
@@ -60,11 +59,7 @@ def test_smoke_loss_falls_checkpoint_written_and_test_predicts(tmp_path):
     assert last["loss"] < first["loss"], (first, last)
     assert (tmp_path / "ckpt" / "ckpt_16.pt").exists()
     cfg = tmp_path / "run.cfg"
-    result = subprocess.run([sys.executable, "-m", "pymic_paseg.cli", "test", str(cfg)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    pred = sitk.ReadImage(str(tmp_path / "out" / "case3_img.nii.gz"))
-    assert pred.GetSize() == sitk.ReadImage(str(root / "case3_img.nii.gz")).GetSize()
+    infer_with_cli_and_check_geometry(cfg, tmp_path / "out", root)
 
 
 def test_crf_loss_in_a_fully_supervised_config_says_which_method_to_use(tmp_path):
