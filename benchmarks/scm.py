@@ -79,6 +79,7 @@ def stage1_step(device, image, batch):
     agent.device, agent.glob_it = device, 10 ** 6
     agent.alpha, agent.beta = 1.0, 0.1
     agent.rampup_start, agent.rampup_end, agent.rampup_mode = 0, 1, "sigmoid"
+    agent.psup_weight = 0.5
     agent.extra_weights = {}
     agent.losses = {"pce": PartialCELoss({}), "pdice": PartialDiceLoss({}),
                     "crf": MultiViewCRFLoss({}), "vm": VarianceMinimizationLoss({})}

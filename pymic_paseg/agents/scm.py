@@ -6,14 +6,19 @@ together. Each keeps a frozen monitor (:mod:`~pymic_paseg.agents.monitors`).
 For network ``k`` and the other network ``o``::
 
     L_k = lambda * T^2 * KL(softmax(z_o_monitor / T) || softmax(z_k / T))      # CKD, eq. 13
-        + (1 - lambda) * (CE + Dice)(P_k, argmax(z_k_monitor))                 # self-training
+        + (1 - lambda) * (CE + Dice)(P_k, pseudo label)                        # self-training
+        [+ alpha * L_mcrf + beta * L_vm]                                       # anchored recipe
 
-CE is computed from ``log_softmax`` (numerically safe); Dice is PyMIC's ``DiceLoss``.
+The loss is :class:`~pymic_paseg.objectives.scm.SCMObjective`; its ``recipe`` key picks
+the paper's SCM (``paper``: own monitor's argmax, CE + PyMIC's Dice) or the anchored
+variant (``anchored``: both monitors' mean, the expanded seeds override it, stage-1
+regularisers kept on); see that module and docs/scm.md for the keys and measurements.
 
 Registered as ``NLLMethodDict['PASegSCM']`` (``supervise_type = noisy_label``):
 SCM learns from the noisy pseudo labels of stage 1, which is PyMIC's
 noisy-label family, and that dispatch path lets the training CSV list images
-only (the pseudo labels come from the monitors, not from files).
+only for the paper recipe (the pseudo labels come from the monitors, not from files);
+the anchored recipe reads the partial-label CSV of stage 1.
 
 Config (``[noisy_label_learning]``):
 
@@ -21,6 +26,11 @@ Config (``[noisy_label_learning]``):
 key                  default                 meaning
 ==================== ======================= =============================================
 method_name          (required)              ``PASegSCM``
+recipe               paper                   ``paper`` or ``anchored`` (objective defaults)
+pseudo_label         by recipe               ``own`` (paper) or ``ensemble``
+seed_labels          by recipe               the expanded seeds override pseudo labels
+confidence           0                       pseudo labels below it get weight 0
+alpha, beta          by recipe               stage-1 CRF / VM weights (anchored: 1, 0.1)
 lambda               0.5                     KD weight in [0, 1]; 0 = self-training only,
                                              1 = KD only (paper's ablation)
 temperature          4.0                     T > 0 of the soft labels
@@ -150,6 +160,8 @@ class PASegSCMAgent(PasegSegAgent):
                                      for i, m in enumerate(self.members)}
                 logger.info("stage-1 weights before SCM: valid dice %s", ", ".join(
                     f"{name} {dice:.4f}" for name, dice in self.stage1_valid.items()))
+                if "diag" in scalars:
+                    logger.info("stage-1 weights before SCM: diagnostics %s", scalars["diag"])
 
     def on_train_end(self) -> None:
         if not self.stage1_valid:

@@ -5,10 +5,10 @@ bright, rim-enhancing lesion per case, well inside the brain.
 
 ``hard`` is harder in the ways real targets are (issue 10):
 
-* heterogeneous: a bright core inside a fainter rim that is still lesion
-  (``lesion_core_brighter``, heterogeneity 0.5-0.8: the rim is close to white matter);
+* heterogeneous, with a low-contrast part: a bright core (1.5-1.9 x white matter)
+  inside a faint rim (1.05-1.36 x white matter) that is still lesion
+  (``lesion_core_brighter``, contrast 1.35-1.55, heterogeneity 0.25-0.45);
 * small: radii 3.5-9 mm instead of 6-12 mm;
-* low contrast: mean lesion / white matter 1.12-1.35 instead of 1.3-1.6;
 * touching another bright structure: in 60% of the cases an unlabelled bright blob
   (radius 3-6 mm, contrast 1.4-1.7) touches the lesion;
 * noisier (1.5-4% of white matter) with a stronger bias field (0.25).
@@ -29,8 +29,8 @@ PRESETS: Dict[str, Dict[str, Any]] = {
     "demo": {},
     "hard": {
         "lesion_radius_mm": (3.5, 9.0),
-        "lesion_contrast": (1.12, 1.35),
-        "lesion_heterogeneity": (0.5, 0.8),
+        "lesion_contrast": (1.35, 1.55),
+        "lesion_heterogeneity": (0.25, 0.45),
         "lesion_core_brighter": True,
         "distractor_probability": 0.6,
         "distractor_radius_mm": (3.0, 6.0),
