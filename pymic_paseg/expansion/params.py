@@ -6,6 +6,7 @@ configparser lower-cases them, matching is case-insensitive):
 =========================================== ============ =====================================
 key                                         default      rule
 =========================================== ============ =====================================
+``SeedExpansion_rule``                      paper        paper or adaptive (see below)
 ``SeedExpansion_epsilon``                   0.2          number in [0, 1] (eq. 2's epsilon)
 ``SeedExpansion_lambda``                    0.5          number in [0, 1] (spatial/intensity mix)
 ``SeedExpansion_iterations``                4            integer >= 1 (raster-scan iterations)
@@ -31,9 +32,13 @@ from pymic_paseg.expansion.intensity import INTENSITY_NORMALIZATIONS
 from pymic_paseg.geodesic import BACKENDS, COSTS
 from pymic_paseg.geodesic.backends import BackendUnavailableError, get_backend, resolve_cost
 
-__all__ = ["DEFAULT_PREFIX", "ExpansionParams"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_RULE", "RULES", "ExpansionParams"]
 
 DEFAULT_PREFIX = "SeedExpansion_"
+
+#: the expansion rules: ``paper`` (eq. 2, one click) and ``adaptive`` (all seven clicks).
+RULES = ("paper", "adaptive")
+DEFAULT_RULE = "paper"
 
 DEFAULT_EPSILON = 0.2
 DEFAULT_LAMBDA = 0.5
@@ -44,6 +49,7 @@ DEFAULT_NORMALIZATION = "none"
 
 #: key suffix -> dataclass field
 _KEYS = {
+    "rule": "rule",
     "epsilon": "epsilon",
     "lambda": "lamb",
     "iterations": "iterations",
@@ -59,6 +65,7 @@ class ExpansionParams:
     """Parameters of :func:`pymic_paseg.expansion.expand_seeds` (see the module table)."""
 
     epsilon: float = DEFAULT_EPSILON
+    rule: str = DEFAULT_RULE
     lamb: float = DEFAULT_LAMBDA
     iterations: int = DEFAULT_ITERATIONS
     backend: str = DEFAULT_BACKEND
@@ -74,6 +81,7 @@ class ExpansionParams:
         if isinstance(self.iterations, bool) or int(self.iterations) != self.iterations \
                 or self.iterations < 1:
             raise ValueError(f"iterations must be an integer >= 1. Got: {self.iterations}")
+        look_up_option(self.rule, RULES, where="rule")
         look_up_option(self.backend, BACKENDS, where="backend")
         look_up_option(self.cost, COSTS, where="cost")
         look_up_option(self.intensity_normalization, INTENSITY_NORMALIZATIONS,
@@ -92,6 +100,7 @@ class ExpansionParams:
         key = {suffix: prefix + suffix for suffix in _KEYS}
         threshold_key = key["mask_threshold"]
         params = cls(
+            rule=section.choice(key["rule"], list(RULES), DEFAULT_RULE),
             epsilon=section.float(key["epsilon"], DEFAULT_EPSILON, low=0.0, high=1.0),
             lamb=section.float(key["lambda"], DEFAULT_LAMBDA, low=0.0, high=1.0),
             iterations=section.int(key["iterations"], DEFAULT_ITERATIONS, low=1),

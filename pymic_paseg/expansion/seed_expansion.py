@@ -43,6 +43,8 @@ from pymic_paseg.expansion.params import (
     DEFAULT_ITERATIONS,
     DEFAULT_LAMBDA,
     DEFAULT_NORMALIZATION,
+    DEFAULT_RULE,
+    RULES,
 )
 from pymic_paseg.geodesic import geodesic_distance
 
@@ -118,7 +120,10 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
                  epsilon: float = DEFAULT_EPSILON, lamb: float = DEFAULT_LAMBDA,
                  iterations: int = DEFAULT_ITERATIONS, backend: str = DEFAULT_BACKEND,
                  cost: str = DEFAULT_COST,
-                 intensity_normalization: str = DEFAULT_NORMALIZATION) -> np.ndarray:
+                 intensity_normalization: str = DEFAULT_NORMALIZATION,
+                 rule: str = DEFAULT_RULE,
+                 background_voxels: Optional[Sequence[Sequence[Sequence[int]]]] = None
+                 ) -> np.ndarray:
     """PA-Seg's partial label map from one foreground click and one box per object.
 
     Args:
@@ -135,6 +140,11 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
         backend: geodesic backend, see :func:`pymic_paseg.geodesic.available_backends`.
         cost: local edge cost (``"geodistk"``: PA-Seg's GeodisTK; ``"geos"``; ``"fastgeodis"``).
         intensity_normalization: ``"none"`` (as PA-Seg) or ``"zscore"`` (over Omega_M).
+        rule: ``"paper"`` (eq. 2, the arguments above) or ``"adaptive"``
+            (:mod:`pymic_paseg.expansion.adaptive`: all seven clicks; it uses ``backend``,
+            ``iterations`` and ``background_voxels`` and chooses its own cost and threshold).
+        background_voxels: per object, its background clicks ``(z, y, x)`` (on the faces
+            of its box); used by ``"adaptive"`` only; ``None``: the box faces alone.
 
     Returns:
         ``(D, H, W)`` uint8: 0 background (Omega_B), 1 foreground (Omega_F),
@@ -149,9 +159,15 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
         raise ValueError(f"class_num must be an integer in [2, {_MAX_LABEL}]. Got: {class_num}")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1]. Got: {epsilon}")
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}. Got: {rule!r}")
     shape = channels.shape[1:]
     objects = _checked_objects(foreground_voxels, boxes, shape)
     valid = _checked_valid_mask(valid_mask, shape)
+    if rule == "adaptive":
+        from pymic_paseg.expansion.adaptive import expand_adaptive
+        return expand_adaptive(channels, objects, valid, spacing, class_num,
+                               background_voxels, backend=backend, iterations=iterations)
     channels = normalize_intensity(channels, valid, intensity_normalization)
     label = np.full(shape, BACKGROUND, np.uint8)
     for _, lo, hi in objects:
