@@ -51,6 +51,8 @@ CSF_DEPTH_MM = 15.0
 GM_MIN = 0.5
 GM_DEPTH_MM = 26.0
 GM_OPENING = 3
+#: only the largest components are paired (the kinds use the first four pairs).
+MAX_COMPONENTS = 12
 #: the simulated annotator: background clicks 1..6 voxels out (ceil(m / 1 mm), m in
 #: (0, 6] mm), the foreground click among voxels at least 30 % of the largest depth deep.
 HUMAN_CLICKS = dict(margin_mm=(0.01, 6.0), min_depth_fraction=0.3, lateral_fraction=0.8)
@@ -76,7 +78,7 @@ def _pairs(mask: np.ndarray, mid: int) -> List[List[np.ndarray]]:
     """Components of ``mask`` as left/right pairs, largest pair first (full-volume masks)."""
     labels, count = ndimage.label(mask)
     sizes = ndimage.sum(mask, labels, range(1, count + 1))
-    order = [int(i) + 1 for i in np.argsort(sizes)[::-1]]
+    order = [int(i) + 1 for i in np.argsort(sizes)[::-1][:MAX_COMPONENTS]]
     pairs, used = [], set()
     for index in order:
         if index in used:
@@ -103,7 +105,9 @@ def anatomy_objects() -> Dict[str, List[np.ndarray]]:
     csf = template.brain & (gm + wm < CSF_TISSUE_MAX) & (template.depth_mm > CSF_DEPTH_MM)
     deep_gm = (gm > GM_MIN) & (template.depth_mm > GM_DEPTH_MM)
     deep_gm[:, :, mid] = False
-    deep_gm = ndimage.binary_opening(deep_gm, iterations=GM_OPENING)
+    # the deep region only (the opening and labelling are the slow part)
+    inner = _crop(template.depth_mm > min(CSF_DEPTH_MM, GM_DEPTH_MM), GM_OPENING + 1)
+    deep_gm[inner] = ndimage.binary_opening(deep_gm[inner], iterations=GM_OPENING)
     maps = {"csf": _pairs(csf, mid), "gm": _pairs(deep_gm, mid)}
     return {kind: maps[tissue][rank] for kind, (tissue, rank) in KINDS.items()}
 
