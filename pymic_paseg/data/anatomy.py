@@ -51,6 +51,8 @@ CSF_DEPTH_MM = 15.0
 GM_MIN = 0.5
 GM_DEPTH_MM = 26.0
 GM_OPENING = 3
+#: voxels of grey matter given back to a deep GM object after the opening (see below).
+GM_REGROW_VOX = 4
 #: only the largest components are paired (the kinds use the first four pairs).
 MAX_COMPONENTS = 12
 #: the simulated annotator: background clicks 1..6 voxels out (ceil(m / 1 mm), m in
@@ -109,7 +111,23 @@ def anatomy_objects() -> Dict[str, List[np.ndarray]]:
     inner = _crop(template.depth_mm > min(CSF_DEPTH_MM, GM_DEPTH_MM), GM_OPENING + 1)
     deep_gm[inner] = ndimage.binary_opening(deep_gm[inner], iterations=GM_OPENING)
     maps = {"csf": _pairs(csf, mid), "gm": _pairs(deep_gm, mid)}
-    return {kind: maps[tissue][rank] for kind, (tissue, rank) in KINDS.items()}
+    objects = {kind: maps[tissue][rank] for kind, (tissue, rank) in KINDS.items()}
+    # give the deep GM objects back the rim the opening and the depth cut took, up to
+    # the grey matter's own edge (GM > 0.5, about the T1 intensity midpoint)
+    grey = gm > GM_MIN
+    grey[:, :, mid] = False   # the two sides stay apart
+    for kind, (tissue, _) in KINDS.items():
+        if tissue == "gm":
+            objects[kind] = [_regrow(o, grey) for o in objects[kind]]
+    return objects
+
+
+def _regrow(component: np.ndarray, grey: np.ndarray) -> np.ndarray:
+    box = _crop(component, GM_REGROW_VOX + 1)
+    grown = np.zeros_like(component)
+    grown[box] = ndimage.binary_dilation(component[box], iterations=GM_REGROW_VOX,
+                                         mask=grey[box])
+    return grown
 
 
 def clicks_like_a_human(truth: np.ndarray, spacing_zyx: Sequence[float], seed: int,

@@ -51,15 +51,16 @@ __all__ = ["expand_adaptive", "object_regions"]
 logger = logging.getLogger(__name__)
 
 BACKGROUND, FOREGROUND = 0, 1
-SMOOTH_SIGMA_VOX = 1.0
+SMOOTH_SIGMA_VOX = 0.7
 CLICK_RADIUS_VOX = 2
 MIN_SPREAD_FRACTION = 0.02
 INTENSITY_WEIGHT = 100.0
 EPSILON_CLEAR = 1.0
 RATIO = 0.7
-RATIO_B = 0.25
+RATIO_B = 0.15
 GATE = 3.0
 GATE_CONTRAST = 0.5
+CONTRAST_QUANTILE = 0.5
 #: the geos cost's intensity/spatial mix; with J already scaled, 0.5 weighs them equally.
 LAMB = 0.5
 
@@ -110,7 +111,7 @@ def object_regions(image: np.ndarray, valid: np.ndarray, click: Voxel,
     seed = np.zeros(image.shape, bool)
     seed[click] = True
     m_f, s_f = _click_model(smooth, valid, click)
-    contrast = float(np.median(np.abs(smooth[known_bg] - m_f)))
+    contrast = float(np.quantile(np.abs(smooth[known_bg] - m_f), CONTRAST_QUANTILE))
     contrast = max(contrast, 3.0 * s_f)
     scaled = (INTENSITY_WEIGHT / contrast) * smooth
     kwargs = dict(lamb=LAMB, iterations=iterations, backend=backend, cost="geos")

@@ -6,7 +6,7 @@ configparser lower-cases them, matching is case-insensitive):
 =========================================== ============ =====================================
 key                                         default      rule
 =========================================== ============ =====================================
-``SeedExpansion_rule``                      paper        paper or adaptive (see below)
+``SeedExpansion_rule``                      adaptive     paper or adaptive (see below)
 ``SeedExpansion_epsilon``                   0.2          number in [0, 1] (eq. 2's epsilon)
 ``SeedExpansion_lambda``                    0.5          number in [0, 1] (spatial/intensity mix)
 ``SeedExpansion_iterations``                4            integer >= 1 (raster-scan iterations)
@@ -16,9 +16,13 @@ key                                         default      rule
 ``SeedExpansion_mask_threshold``            (absent)     number: Omega_M = image > threshold
 =========================================== ============ =====================================
 
-The defaults reproduce the PA-Seg code (``generate_geodesic_labels.py``: GeodisTK
-raster scan on the raw image, weight 0.5, threshold 0.2 as in its README, 4
-iterations). ``SeedExpansion_mask_threshold`` is only used when no mask file is
+``SeedExpansion_rule = paper`` is PA-Seg's eq. 2, and the other defaults reproduce
+the PA-Seg code for it (``generate_geodesic_labels.py``: GeodisTK raster scan on
+the raw image, weight 0.5, threshold 0.2 as in its README, 4 iterations). The
+default rule, ``adaptive`` (:mod:`pymic_paseg.expansion.adaptive`), uses all seven
+clicks and chooses its cost and thresholds per object; of the keys above it reads
+only ``backend``, ``iterations`` and ``mask_threshold``. It was more precise on
+real anatomy and on the demo lesions (``benchmarks/expansion.py``, docs/annotation.md). ``SeedExpansion_mask_threshold`` is only used when no mask file is
 given; the PA-Seg BraTS script used "image > its minimum", i.e. 0 for
 skull-stripped images.
 """
@@ -32,13 +36,14 @@ from pymic_paseg.expansion.intensity import INTENSITY_NORMALIZATIONS
 from pymic_paseg.geodesic import BACKENDS, COSTS
 from pymic_paseg.geodesic.backends import BackendUnavailableError, get_backend, resolve_cost
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_RULE", "RULES", "ExpansionParams"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_RULE", "PAPER_RULE", "RULES", "ExpansionParams"]
 
 DEFAULT_PREFIX = "SeedExpansion_"
 
 #: the expansion rules: ``paper`` (eq. 2, one click) and ``adaptive`` (all seven clicks).
-RULES = ("paper", "adaptive")
-DEFAULT_RULE = "paper"
+PAPER_RULE = "paper"
+RULES = (PAPER_RULE, "adaptive")
+DEFAULT_RULE = "adaptive"
 
 DEFAULT_EPSILON = 0.2
 DEFAULT_LAMBDA = 0.5

@@ -43,7 +43,7 @@ from pymic_paseg.expansion.params import (
     DEFAULT_ITERATIONS,
     DEFAULT_LAMBDA,
     DEFAULT_NORMALIZATION,
-    DEFAULT_RULE,
+    PAPER_RULE,
     RULES,
 )
 from pymic_paseg.geodesic import geodesic_distance
@@ -121,7 +121,7 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
                  iterations: int = DEFAULT_ITERATIONS, backend: str = DEFAULT_BACKEND,
                  cost: str = DEFAULT_COST,
                  intensity_normalization: str = DEFAULT_NORMALIZATION,
-                 rule: str = DEFAULT_RULE,
+                 rule: str = PAPER_RULE,
                  background_voxels: Optional[Sequence[Sequence[Sequence[int]]]] = None
                  ) -> np.ndarray:
     """PA-Seg's partial label map from one foreground click and one box per object.
@@ -140,7 +140,8 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
         backend: geodesic backend, see :func:`pymic_paseg.geodesic.available_backends`.
         cost: local edge cost (``"geodistk"``: PA-Seg's GeodisTK; ``"geos"``; ``"fastgeodis"``).
         intensity_normalization: ``"none"`` (as PA-Seg) or ``"zscore"`` (over Omega_M).
-        rule: ``"paper"`` (eq. 2, the arguments above) or ``"adaptive"``
+        rule: ``"paper"`` (eq. 2, the arguments above; this function's default, whereas
+            the ``SeedExpansion_rule`` setting defaults to ``"adaptive"``) or ``"adaptive"``
             (:mod:`pymic_paseg.expansion.adaptive`: all seven clicks; it uses ``backend``,
             ``iterations`` and ``background_voxels`` and chooses its own cost and threshold).
         background_voxels: per object, its background clicks ``(z, y, x)`` (on the faces
