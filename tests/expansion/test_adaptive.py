@@ -120,3 +120,16 @@ def test_rule_is_chosen_by_name_and_a_typo_is_named():
     with pytest.raises(ValueError, match="rule must be one of"):
         expand_seeds(np.zeros(SHAPE, np.float32), [(6, 7, 8)], [((2, 2, 2), (12, 14, 16))],
                      rule="geodesic")
+
+
+def test_same_label_in_other_units_and_at_another_voxel_size():
+    """The rule scales the cost by the object's own contrast and by the finest step
+    (intensities are a ratio scale, as in MRI: a unit change, not an offset)."""
+    image, _, click, box, background = _phantom()
+    kwargs = dict(rule="adaptive", background_voxels=[background])
+    reference = expand_seeds(image, [click], [box], spacing=(1.0, 1.0, 1.0), **kwargs)
+    rescaled = expand_seeds(image * 0.01, [click], [box], spacing=(1.0, 1.0, 1.0),
+                            **kwargs)
+    coarser = expand_seeds(image, [click], [box], spacing=(2.5, 2.5, 2.5), **kwargs)
+    assert np.count_nonzero(rescaled != reference) <= 0.001 * reference.size
+    np.testing.assert_array_equal(coarser, reference)
