@@ -204,6 +204,10 @@ def test_settings_from_config_and_flags(tmp_path):
     assert params == ExpansionParams(epsilon=0.1, iterations=2) and class_num == 3
     assert _settings(base) == (ExpansionParams(), 2)
     assert _settings(base + ["--mask-threshold", "0"])[0].mask_threshold == 0.0
+    assert _settings(base)[0].rule == "adaptive"
+    assert _settings(base + ["--rule", "paper"])[0].rule == "paper"
+    with pytest.raises(ConfigError, match=r"\[command line\] SeedExpansion_rule = 'papr'"):
+        _settings(base + ["--rule", "papr"])
     with pytest.raises(ConfigError, match=r"\[command line\] SeedExpansion_lambda = 7: must be"):
         _settings(base + ["--lamb", "7"])
     cfg.write_text("[dataset]\nSeedExpansion_epsilom = 0.3\n")
@@ -217,7 +221,12 @@ def test_impossible_requests_are_config_errors(data, tmp_path):
     images_only.write_text(f"image\n{data.cases[0].image}\n")
     with pytest.raises(ConfigError, match="needs the dense ground truth"):
         run_expansion(str(data.root), str(images_only), str(tmp_path / "p"),
-                      str(tmp_path / "t.csv"), job=ExpansionJob(ExpansionParams(rule="paper"), sweep=(0.2,)),
+                      str(tmp_path / "t.csv"),
+                      job=ExpansionJob(ExpansionParams(rule="paper"), sweep=(0.2,)),
+                      source=ClickSource("dir", str(data.root / "clicks")), progress=False)
+    with pytest.raises(ConfigError, match="sweep .* needs SeedExpansion_rule = paper"):
+        run_expansion(str(data.root), str(data.csv["all"]), str(tmp_path / "p"),
+                      str(tmp_path / "t.csv"), job=ExpansionJob(sweep=(0.2,)),
                       source=ClickSource("dir", str(data.root / "clicks")), progress=False)
     with pytest.raises(ConfigError, match="has no 'clicks' column"):
         run_expansion(str(data.root), str(data.root / "train.csv"), str(tmp_path / "p"),
