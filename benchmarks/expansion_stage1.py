@@ -121,8 +121,9 @@ def cmd_report(args: argparse.Namespace) -> None:
         table.setdefault(r["rule"], {})[(int(r["seed"]), r["case"])] = float(r["dice"])
     for rule, values in table.items():
         seeds = sorted({s for s, _ in values})
-        per_seed = ", ".join(f"seed {s}: {np.mean([v for (t, _), v in values.items() if t == s]):.4f}"
-                             for s in seeds)
+        per_seed = ", ".join(
+            f"seed {s}: {np.mean([v for (t, _), v in values.items() if t == s]):.4f}"
+            for s in seeds)
         print(f"{rule:10s} mean test Dice {np.mean(list(values.values())):.4f} "
               f"({len(values)} cases; {per_seed})")
     base = table.get(args.baseline, {})

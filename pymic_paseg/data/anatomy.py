@@ -111,6 +111,11 @@ def anatomy_objects() -> Dict[str, List[np.ndarray]]:
     inner = _crop(template.depth_mm > min(CSF_DEPTH_MM, GM_DEPTH_MM), GM_OPENING + 1)
     deep_gm[inner] = ndimage.binary_opening(deep_gm[inner], iterations=GM_OPENING)
     maps = {"csf": _pairs(csf, mid), "gm": _pairs(deep_gm, mid)}
+    for kind, (tissue, rank) in KINDS.items():
+        if rank >= len(maps[tissue]):
+            raise ValueError(f"anatomy kind {kind!r}: the {tissue} map of nilearn's MNI template "
+                             f"gave {len(maps[tissue])} left/right component pair(s), not "
+                             f"{rank + 1}; has the template changed?")
     objects = {kind: maps[tissue][rank] for kind, (tissue, rank) in KINDS.items()}
     # give the deep GM objects back the rim the opening and the depth cut took, up to
     # the grey matter's own edge (GM > 0.5, about the T1 intensity midpoint)

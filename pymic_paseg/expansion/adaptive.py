@@ -21,8 +21,8 @@ channel, smoothed by a Gaussian of :data:`SMOOTH_SIGMA_VOX` voxels):
    :mod:`pymic_paseg.geodesic.costs`, lambda :data:`LAMB`) on
    ``J = INTENSITY_WEIGHT * I / c``: a step of the full contrast ``c`` costs about
    :data:`INTENSITY_WEIGHT` voxel steps (the finest spacing counts as one step),
-   whatever the scanner's units and the object's contrast (PA-Seg's GeodisTK cost on raw MRI saturates and becomes
-   nearly Euclidean).
+   whatever the scanner's units and the object's contrast (PA-Seg's GeodisTK cost
+   on raw MRI saturates and becomes nearly Euclidean).
 3. **Background seeds compete.** ``D_F``: distance to the foreground click;
    ``D_B``: distance to ``S_B``.
 4. **Epsilon per object.** ``t = EPSILON_CLEAR * min over S_B of D_F``: the largest

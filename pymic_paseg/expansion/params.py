@@ -22,7 +22,8 @@ the raw image, weight 0.5, threshold 0.2 as in its README, 4 iterations). The
 default rule, ``adaptive`` (:mod:`pymic_paseg.expansion.adaptive`), uses all seven
 clicks and chooses its cost and thresholds per object; of the keys above it reads
 only ``backend``, ``iterations`` and ``mask_threshold``. It was more precise on
-real anatomy and on the demo lesions (``benchmarks/expansion.py``, docs/annotation.md). ``SeedExpansion_mask_threshold`` is only used when no mask file is
+real anatomy and on the demo lesions (``benchmarks/expansion.py``, docs/annotation.md).
+``SeedExpansion_mask_threshold`` is only used when no mask file is
 given; the PA-Seg BraTS script used "image > its minimum", i.e. 0 for
 skull-stripped images.
 """

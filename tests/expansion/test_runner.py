@@ -37,7 +37,8 @@ def data(tmp_path_factory):
 def expanded(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("expanded")
     summary = run_expansion(str(data.root), str(data.csv["all"]), str(out / "partial"),
-                            str(out / "train.csv"), job=ExpansionJob(ExpansionParams(rule="paper"), sweep=SWEEP),
+                            str(out / "train.csv"),
+                            job=ExpansionJob(ExpansionParams(rule="paper"), sweep=SWEEP),
                             source=ClickSource("dir", str(data.root / "clicks")), qc=1,
                             progress=False)
     return summary, out
