@@ -1,5 +1,10 @@
 """Seed expansion (PA-Seg section III-A 2, eq. 2): seven clicks -> a partial label map.
 
+:func:`expand_seeds` runs one of two rules (``rule``): ``"paper"``, eq. 2 as
+described below (this function's default), or ``"adaptive"``
+(:mod:`pymic_paseg.expansion.adaptive`, the default of the ``SeedExpansion_rule``
+setting), which also uses the background clicks.
+
 For each object the annotator gives one foreground click ``i_f`` and six
 background clicks, whose bounding box ``(lo, hi)`` (inclusive voxel corners)
 covers the object. With ``Omega`` the image, ``Omega_M`` the valid region and
