@@ -178,7 +178,8 @@ def scm_config(root: Path, ckpt_dir: Path, out_dir: Path, primary: Path, auxilia
     text = text.replace("patch_size = [8, 16, 16]", "patch_size = [16, 16, 16]")
     text = text.replace("[dataset]\n", "[dataset]\nsupervise_type = noisy_label\n", 1)
     text += AUX_NETWORK
-    text += (f"\n[noisy_label_learning]\nmethod_name = PASegSCM\n"
+    # the images-only CSV above is the paper's SCM pipeline
+    text += (f"\n[noisy_label_learning]\nmethod_name = PASegSCM\nrecipe = paper\n"
              f"primary_checkpoint = {primary}\nauxiliary_checkpoint = {auxiliary}\n{nll}\n")
     return text
 

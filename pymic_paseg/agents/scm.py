@@ -26,7 +26,7 @@ Config (``[noisy_label_learning]``):
 key                  default                 meaning
 ==================== ======================= =============================================
 method_name          (required)              ``PASegSCM``
-recipe               paper                   ``paper`` or ``anchored`` (objective defaults)
+recipe               anchored                ``anchored`` or ``paper`` (objective defaults)
 pseudo_label         by recipe               ``own`` (paper) or ``ensemble``
 seed_labels          by recipe               the expanded seeds override pseudo labels
 confidence           0                       pseudo labels below it get weight 0

@@ -11,7 +11,7 @@ Recipes (``[noisy_label_learning] recipe``):
 ``paper``
     The paper and the original code: ``y_k = argmax z_{m_k}`` (the network's own
     monitor), every voxel weighted 1 (``w_k = 1``), CE + PyMIC's Dice, no regulariser.
-``anchored``
+``anchored`` (default)
     The pseudo label is anchored to what the clicks make certain and to what both
     networks agree on:
 
@@ -57,7 +57,7 @@ RECIPES: Dict[str, Dict[str, Any]] = {
     "anchored": {"pseudo_label": "ensemble", "seed_labels": True, "confidence": 0.0,
                  "alpha": 1.0, "beta": 0.1},
 }
-DEFAULT_RECIPE = "paper"
+DEFAULT_RECIPE = "anchored"
 PSEUDO_LABELS = ("own", "ensemble")
 #: the keys this objective reads from ``[noisy_label_learning]``.
 KEYS = ("recipe", "lambda", "temperature", "pseudo_label", "seed_labels", "confidence",

@@ -174,7 +174,7 @@ def test_anchored_recipe_on_partial_labels_with_diagnostics(tmp_path):
     assert "valid/diag/monitor_mean/dice" in next(curves).read_text().splitlines()[0]
 
 
-def test_anchored_recipe_without_partial_labels_fails_with_the_key(tmp_path):
-    text = make(tmp_path, iter_max=1, iter_valid=1, nll="recipe = anchored")
+def test_default_anchored_recipe_without_partial_labels_fails_with_the_key(tmp_path):
+    text = make(tmp_path, iter_max=1, iter_valid=1).replace("recipe = paper\n", "")
     with pytest.raises(ConfigError, match="seed_labels = true needs the expanded partial"):
         PASegSCMAgent(load_config(text, tmp_path), "train")  # before any training
