@@ -34,9 +34,10 @@ from tqdm import tqdm
 from pymic_paseg.annotation.model import case_id_from_path
 from pymic_paseg.config import ConfigError
 from pymic_paseg.io_atomic import atomic_write_text
+from pymic_paseg.io_guard import check_outputs
 
 __all__ = ["CaseFailure", "DatasetRow", "output_paths", "read_dataset_csv", "resolve",
-           "root_relative", "run_cases", "write_rows_csv"]
+           "root_relative", "row_inputs", "run_cases", "write_rows_csv"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,13 +128,15 @@ def output_paths(rows: Sequence[DatasetRow], out_dir: str, root: str) -> List[st
         if name in seen:
             raise ConfigError(f"cases {seen[name]!r} and {row.case!r} would both write "
                               f"{path}: image file names must be unique")
-        inputs = {os.path.realpath(resolve(root, v)) for v in row.values.values() if v}
-        if os.path.realpath(path) in inputs:
-            raise ConfigError(f"case {row.case!r}: the output {path} would replace one of its "
-                              "input files; choose another output folder")
+        check_outputs({"output": path}, row_inputs(row, root), context=f"case {row.case!r}: ")
         seen[name] = row.case
         paths.append(path)
     return paths
+
+
+def row_inputs(row: DatasetRow, root: str) -> List[str]:
+    """Every value of ``row`` as a path under ``root`` (the files a command may read)."""
+    return [resolve(root, v) for v in row.values.values() if v]
 
 
 def resolve(root: str, path: str) -> str:

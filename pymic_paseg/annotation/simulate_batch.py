@@ -29,12 +29,13 @@ import numpy as np
 import SimpleITK as sitk
 
 from pymic_paseg.annotation.batch import (CaseFailure, output_paths, read_dataset_csv, resolve,
-                                          root_relative, run_cases, write_rows_csv)
+                                          root_relative, row_inputs, run_cases, write_rows_csv)
 from pymic_paseg.annotation.errors import AnnotationError
 from pymic_paseg.annotation.geometry import ImageGeometry
 from pymic_paseg.annotation.io_nifti import write_click_map
 from pymic_paseg.annotation.simulate import SimulationSettings, simulate_clicks
 from pymic_paseg.annotation.validate import validate_case
+from pymic_paseg.io_guard import check_outputs
 
 __all__ = ["ClickSimulation", "SimulationSummary", "simulate_dataset", "CLICKS_COLUMN",
            "DEFAULT_CSV_NAME"]
@@ -135,19 +136,23 @@ def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
         progress: show a progress bar.
 
     Raises:
-        ConfigError: the CSV cannot be read or lacks ``image``/``label``.
+        ConfigError: the CSV cannot be read or lacks ``image``/``label``, or an output
+            (``out_csv``, ``train_csv``, a click map) would replace an input file.
     """
     settings = settings or ClickSimulation()
     start = time.perf_counter()
     rows = read_dataset_csv(csv_path, required=("image", "label"))
     outs = output_paths(rows, out_dir, root)
+    out_csv = out_csv or os.path.join(out_dir, DEFAULT_CSV_NAME)
+    check_outputs({"--out-csv": out_csv, "--train-csv": train_csv,
+                   **{f"click map of case {row.case!r}": out for row, out in zip(rows, outs)}},
+                  [csv_path, *(path for row in rows for path in row_inputs(row, root))])
     tasks = [_Task(row.case, row.index, resolve(root, row.values["image"]),
                    resolve(root, row.values["label"]), out) for row, out in zip(rows, outs)]
     os.makedirs(out_dir, exist_ok=True)
     results, failures = run_cases(functools.partial(_simulate_case, settings=settings), tasks,
                                   [t.case for t in tasks], workers=workers, desc="clicks",
                                   progress=progress)
-    out_csv = out_csv or os.path.join(out_dir, DEFAULT_CSV_NAME)
     extra = [c for c in rows[0].values if c not in ("image", CLICKS_COLUMN)]
     lines = [[row.values["image"], root_relative(path, root), *(row.values[c] for c in extra)]
              for row, path in zip(rows, results) if path is not None]

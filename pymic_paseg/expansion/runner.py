@@ -39,8 +39,8 @@ import SimpleITK as sitk
 
 from pymic_paseg.annotation import AnnotationError, CaseAnnotation, ImageGeometry, read_annotation
 from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, output_paths,
-                                          read_dataset_csv, resolve, root_relative, run_cases,
-                                          write_rows_csv)
+                                          read_dataset_csv, resolve, root_relative, row_inputs,
+                                          run_cases, write_rows_csv)
 from pymic_paseg.config import ConfigError
 from pymic_paseg.expansion.case_expansion import (DEFAULT_CLASS_NUM, expand_annotation,
                                                   valid_region)
@@ -50,6 +50,7 @@ from pymic_paseg.expansion.qc import draw_overlay
 from pymic_paseg.expansion.report import (plot_sweep, sweep_table, write_metrics_csv,
                                           write_sweep_csv)
 from pymic_paseg.expansion.sweep import sweep_case
+from pymic_paseg.io_guard import check_outputs
 from pymic_paseg.io_utils import atomic_write_image
 
 __all__ = ["ClickSource", "ExpansionJob", "ExpansionSummary", "run_expansion"]
@@ -227,6 +228,20 @@ def _check_inputs(rows: Sequence[DatasetRow], source: ClickSource, sweep: Sequen
     return has_truth
 
 
+def _check_outputs(root: str, csv_path: str, rows: Sequence[DatasetRow], tasks: Sequence[_Task],
+                   out_csv: str, metrics: Optional[str], sweep_dir: Optional[str]) -> None:
+    """No output (CSV, metrics, sweep, label, QC image) may replace an input file."""
+    outputs = {"--out-csv": out_csv, "metrics file": metrics,
+               "sweep table": sweep_dir and os.path.join(sweep_dir, SWEEP_CSV),
+               "sweep plot": sweep_dir and os.path.join(sweep_dir, SWEEP_PNG)}
+    for task in tasks:
+        outputs[f"partial label of case {task.case!r}"] = task.out
+        outputs[f"QC image of case {task.case!r}"] = task.qc
+    inputs = [csv_path, *(t.clicks for t in tasks),
+              *(path for row in rows for path in row_inputs(row, root))]
+    check_outputs(outputs, inputs)
+
+
 def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
                   job: Optional[ExpansionJob] = None, source: ClickSource = ClickSource(),
                   workers: int = 1, metrics_path: Optional[str] = None,
@@ -250,7 +265,7 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
 
     Raises:
         ConfigError: unreadable CSV, missing columns or click source, a sweep without
-            ground truth. Per-case problems are returned in ``summary.failures``.
+            ground truth, an output (CSV, metrics, label) that would replace an input file. Per-case problems are returned in ``summary.failures``.
     """
     job = job or ExpansionJob()
     start = time.perf_counter()
@@ -258,6 +273,9 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     has_truth = _check_inputs(rows, source, job.sweep, csv_path, out_dir)
     report_dir = report_dir or out_dir
     tasks = _tasks(root, rows, source, out_dir, report_dir, qc)
+    metrics_path = metrics_path or os.path.join(report_dir, METRICS_FILE)
+    _check_outputs(root, csv_path, rows, tasks, out_csv, metrics_path if has_truth else None,
+                   report_dir if job.sweep else None)
     os.makedirs(out_dir, exist_ok=True)
     results, failures = run_cases(functools.partial(_expand_case, job=job), tasks,
                                   [t.case for t in tasks], workers=workers, desc="expansion",
@@ -270,7 +288,7 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     scored = [(row.case, r) for row, r in good if r.metrics is not None]
     summary.n_scored = len(scored)
     if has_truth:
-        summary.metrics_csv = metrics_path or os.path.join(report_dir, METRICS_FILE)
+        summary.metrics_csv = metrics_path
         summary.mean_metrics = write_metrics_csv(summary.metrics_csv, [c for c, _ in scored],
                                                  [r.metrics for _, r in scored])
     if job.sweep and scored:
