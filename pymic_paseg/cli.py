@@ -14,8 +14,10 @@ dispatch to the device-aware agents (:mod:`pymic_paseg.agents.routing`) and
 then call PyMIC's own ``main()`` with the remaining arguments, so every PyMIC
 option (``--train_csv``, ``--ckpt_dir``, ``--iter_max``, ``--gpus`` ...) works.
 
-Exit codes: 0 success; 1 a run failed (e.g. some test cases, a bad checkpoint);
-2 usage or configuration error (one line on stderr, no traceback).
+Exit codes: 0 success; 1 a run failed (e.g. some test cases, a bad checkpoint,
+non-finite gradients); 2 usage or configuration error (one line on stderr, no
+traceback); 128 + N stopped by signal N (130 SIGINT, 143 SIGTERM) after saving
+what had finished (a training checkpoint, the finished cases of a batch).
 """
 from __future__ import annotations
 
@@ -267,7 +269,8 @@ def _error_types():
     from pymic_paseg.config import ConfigError
     from pymic_paseg.errors import CheckpointError, InferenceError
     from pymic_paseg.registry import RegistrationError
-    return (ConfigError, RegistrationError), (CheckpointError, InferenceError)
+    return ((ConfigError, RegistrationError),
+            (CheckpointError, InferenceError, FloatingPointError))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -284,6 +287,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if rest and not args.passthrough:
             raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
         usage_errors, run_errors = _error_types()
+        from pymic_paseg.errors import Interrupted as interrupted
         try:
             return args.func(args, rest)
         except usage_errors as exc:
@@ -292,6 +296,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except run_errors as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return EXIT_FAILED
+        except interrupted as exc:  # SIGINT/SIGTERM: what finished was saved
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return exc.exit_code
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
