@@ -67,7 +67,9 @@ def _patch_pymic_parsing(overrides: dict) -> None:
 
     * ``gpus = []`` crashes PyMIC's list parser (IndexError on ''): treat as empty list;
     * PyMIC prints every key while parsing: keep that out of the terminal;
-    * apply our own options (``--resume``, ``--device``) after PyMIC's.
+    * apply our own options (``--resume``, ``--device``) after PyMIC's;
+    * validate the whole config (:mod:`pymic_paseg.config_check`) before PyMIC
+      dispatches to an agent or reads any data.
     """
     import pymic.net_run.predict as predict
     import pymic.net_run.train as train
@@ -86,14 +88,18 @@ def _patch_pymic_parsing(overrides: dict) -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             return pc.parse_config(args)
 
-    def synchronize(config):
-        for section, values in overrides.items():  # before PyMIC derives keys from them
-            config.setdefault(section, {}).update(values)
-        return pc.synchronize_config(config)
+    def synchronizer(stage):
+        def synchronize(config):
+            from pymic_paseg.config_check import validate_config
+            for section, values in overrides.items():  # before PyMIC derives keys from them
+                config.setdefault(section, {}).update(values)
+            validate_config(config, stage)  # before PyMIC derives keys, dispatches, reads data
+            return pc.synchronize_config(config)
+        return synchronize
 
-    for module in (train, predict):
+    for module, stage in ((train, "train"), (predict, "test")):
         module.parse_config = quiet_parse
-        module.synchronize_config = synchronize
+        module.synchronize_config = synchronizer(stage)
 
 
 def _run_pymic(main: Callable[[], None], prog: str, cfg: str, rest: Sequence[str],
@@ -115,9 +121,17 @@ def _run_pymic(main: Callable[[], None], prog: str, cfg: str, rest: Sequence[str
 
 # ---------------------------------------------------------------- commands
 def _overrides(args: argparse.Namespace) -> dict:
-    """Our options as ``{section: {key: value}}``, applied after PyMIC parsed the config."""
+    """Our options as ``{section: {key: value}}``, applied after PyMIC parsed the config.
+
+    An unknown ``--set`` section or key is a ``ConfigError`` naming the closest match.
+    """
     from pymic.util.parse_config import parse_value_from_string
+
+    from pymic_paseg.config_check import check_override
     overrides: dict = {}
+    parser = configparser.ConfigParser()
+    parser.read(args.cfg, encoding="utf-8")
+    sections = {name: list(parser[name]) for name in parser.sections()}
     for item in getattr(args, "set", None) or []:
         target, sep, value = item.partition("=")
         section, dot, key = target.partition(".")
@@ -125,6 +139,7 @@ def _overrides(args: argparse.Namespace) -> dict:
             raise UsageError(f"--set {item!r}: expected SECTION.KEY=VALUE, "
                              "e.g. --set training.iter_max=200")
         text = value.strip()
+        check_override(sections, section.strip(), key.strip())
         overrides.setdefault(section.strip(), {})[key.strip().lower()] = \
             parse_value_from_string(text) if text else None
     if getattr(args, "resume", False):

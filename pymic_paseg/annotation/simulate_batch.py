@@ -2,7 +2,9 @@
 
 For each row (``image`` and ``label`` columns, paths relative to the dataset root):
 
-1. read the label and check that its grid is the image's grid;
+1. check that the image and label files are complete and the label finite
+   (:func:`~pymic_paseg.io_integrity.check_image_file`); read the label and check that
+   its grid is the image's grid;
 2. simulate the clicks with :func:`~pymic_paseg.annotation.simulate.simulate_clicks`,
    seeded with ``seed + row index`` (the same CSV and seed give the same clicks);
 3. validate them against the image grid (e.g. an empty label, or an object touching
@@ -36,6 +38,7 @@ from pymic_paseg.annotation.io_nifti import write_click_map
 from pymic_paseg.annotation.simulate import SimulationSettings, simulate_clicks
 from pymic_paseg.annotation.validate import validate_case
 from pymic_paseg.io_guard import check_outputs
+from pymic_paseg.io_integrity import check_image_file
 
 __all__ = ["ClickSimulation", "SimulationSummary", "simulate_dataset", "CLICKS_COLUMN",
            "DEFAULT_CSV_NAME"]
@@ -108,6 +111,8 @@ def _label_array(path: str, geometry: ImageGeometry, case: str) -> np.ndarray:
 
 
 def _simulate_case(task: _Task, settings: ClickSimulation) -> str:
+    check_image_file(task.image, "mask")  # complete; its voxel values are not used
+    check_image_file(task.label)
     geometry = ImageGeometry.from_file(task.image)
     mask = _label_array(task.label, geometry, task.case)
     case = simulate_clicks(mask, geometry.spacing_zyx, seed=settings.seed + task.index,

@@ -2,7 +2,10 @@
 
 For each row of the CSV (paths relative to the dataset root, as PyMIC reads them):
 
-1. read the image (SimpleITK) and, if the row has one, its Omega_M mask (``mask``
+1. check the image file and the other image files of the row
+   (:func:`~pymic_paseg.io_integrity.check_image_file`: complete, finite; NaN/inf
+   image voxels fail the case or, with ``nonfinite = "mask"``, leave Omega_M);
+   read the image (SimpleITK) and, if the row has one, its Omega_M mask (``mask``
    column, non-zero = valid; else ``image > SeedExpansion_mask_threshold``; else the
    whole image is valid);
 2. read the case's clicks, from one of (:class:`ClickSource`):
@@ -51,6 +54,7 @@ from pymic_paseg.expansion.report import (plot_sweep, sweep_table, write_metrics
                                           write_sweep_csv)
 from pymic_paseg.expansion.sweep import sweep_case
 from pymic_paseg.io_guard import check_outputs
+from pymic_paseg.io_integrity import check_image_file
 from pymic_paseg.io_utils import atomic_write_image
 
 __all__ = ["ClickSource", "ExpansionJob", "ExpansionSummary", "run_expansion"]
@@ -79,11 +83,13 @@ class ClickSource:
 
 @dataclass(frozen=True)
 class ExpansionJob:
-    """Settings shared by every case: ``SeedExpansion_*`` params, class_num, sweep values."""
+    """Settings shared by every case: ``SeedExpansion_*`` params, class_num, sweep values,
+    and what to do with NaN/inf image voxels (``error``, or ``mask``: left out of Omega_M)."""
 
     params: ExpansionParams = field(default_factory=ExpansionParams)
     class_num: int = DEFAULT_CLASS_NUM
     sweep: Tuple[float, ...] = ()
+    nonfinite: str = "error"
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,10 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     Every input is read and every report drawn before the partial label is written,
     so a failed case leaves no partial label behind.
     """
+    nonfinite = check_image_file(task.image, job.nonfinite)
+    for path in (task.mask, task.label, task.clicks):
+        if path and path.endswith((".nii", ".nii.gz")) and os.path.isfile(path):
+            check_image_file(path)
     image_obj = sitk.ReadImage(task.image)
     if image_obj.GetNumberOfComponentsPerPixel() != 1 or image_obj.GetDimension() != 3:
         raise ValueError(f"{task.image}: expected a 3D scalar image")
@@ -172,6 +182,8 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     mask = _read_on_grid(task.mask, geometry, "mask", task.case) if task.mask else None
     truth = _read_on_grid(task.label, geometry, "label", task.case) if task.label else None
     valid = valid_region(image, job.params, mask)
+    if nonfinite is not None:  # NaN/inf voxels (read as 0) are outside Omega_M
+        valid = ~nonfinite if valid is None else valid & ~nonfinite
     case = _read_clicks(task, geometry)
     partial = expand_annotation(image, case, geometry, job.params, valid_mask=valid,
                                 class_num=job.class_num)
