@@ -23,8 +23,9 @@ import torch
 from pymic_paseg.errors import CheckpointError
 from pymic_paseg.io_atomic import atomic_path, atomic_write_text
 
-__all__ = ["CheckpointError", "remove_stale_temp_files", "save_checkpoint", "load_checkpoint", "load_model_weights",
-           "read_pointer", "write_pointer", "checkpoint_file", "find_checkpoint"]
+__all__ = ["CheckpointError", "remove_stale_temp_files", "save_checkpoint", "load_checkpoint",
+           "load_model_weights", "read_pointer", "write_pointer", "checkpoint_file",
+           "find_checkpoint"]
 
 logger = logging.getLogger(__name__)
 

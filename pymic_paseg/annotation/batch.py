@@ -43,8 +43,8 @@ from pymic_paseg.io_atomic import atomic_write_text, remove_temporaries
 from pymic_paseg.interrupts import StopSignals
 from pymic_paseg.io_guard import check_outputs
 
-__all__ = ["CaseFailure", "DatasetRow", "discard_unfinished", "output_paths", "read_dataset_csv", "resolve",
-           "root_relative", "row_inputs", "run_cases", "write_rows_csv"]
+__all__ = ["CaseFailure", "DatasetRow", "discard_unfinished", "output_paths", "read_dataset_csv",
+           "resolve", "root_relative", "row_inputs", "run_cases", "write_rows_csv"]
 
 logger = logging.getLogger(__name__)
 

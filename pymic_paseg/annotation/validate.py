@@ -194,10 +194,11 @@ def warn_coincident_clicks(obj: ObjectAnnotation, case_id: str) -> List[str]:
     warnings = []
     for index, click in enumerate(obj.background, start=1):
         if click.voxel in seen:
-            text = (f"case {case_id}, object {obj.object_id}: background clicks {seen[click.voxel]} "
-                    f"and {index} lie on the same voxel (z,y,x) {click.voxel}; the box "
-                    f"{obj.box()[0]}..{obj.box()[1]} may be smaller than intended (object voxels "
-                    "outside it become background)")
+            lo, hi = obj.box()
+            text = (f"case {case_id}, object {obj.object_id}: background clicks "
+                    f"{seen[click.voxel]} and {index} lie on the same voxel (z,y,x) "
+                    f"{click.voxel}; the box {lo}..{hi} may be smaller than intended "
+                    "(object voxels outside it become background)")
             logger.warning("%s", text)
             warnings.append(text)
         else:

@@ -279,7 +279,10 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
 
     Raises:
         ConfigError: unreadable CSV, missing columns or click source, a sweep without
-            ground truth, an output (CSV, metrics, label) that would replace an input file. Per-case problems are returned in ``summary.failures``.
+            ground truth, an output (CSV, metrics, label) that would replace an input file.
+            Per-case problems are returned in ``summary.failures``.
+        Interrupted: SIGINT/SIGTERM stopped the batch; the finished cases were written
+            and listed first.
     """
     job = job or ExpansionJob()
     start = time.perf_counter()
