@@ -7,7 +7,8 @@ validation CSV, after training has started). ``pymic_run train`` / ``test`` call
 applied), before PyMIC dispatches; :func:`config_faults` returns the list of
 faults, so a ``check`` command can report them all. What is checked:
 
-* section names (a misspelled ``[trainning]`` gets the closest known name);
+* section names (a misspelled ``[trainning]`` gets the closest known name), and
+  values holding an inline ``# comment`` (PyMIC's parser keeps it in the value);
 * ``[dataset] supervise_type``, ``task_type``, the method name of the method
   section, and every transform, network and loss name (:mod:`pymic_paseg.preflight`);
 * ``[training]``: ``optimizer`` and ``lr_scheduler`` names and the keys each needs,
@@ -26,6 +27,7 @@ import csv
 import difflib
 import logging
 import os
+import re
 from typing import Any, Callable, Iterable, List, Mapping, Optional
 
 from pymic_paseg.config import ConfigError, Section, look_up_option
@@ -45,6 +47,7 @@ SCHEDULERS = {"ReduceLROnPlateau": ("ReduceLROnPlateau_patience", "lr_gamma"),
               "MultiStepLR": ("lr_milestones", "lr_gamma"), "StepLR": ("lr_step", "lr_gamma"),
               "CosineAnnealingLR": (), "PolynomialLR": ("lr_power",)}
 IMAGE_CHECKS = ("full", "exists")
+_INLINE_COMMENT = re.compile(r"\s[#;]")
 _IMAGE_SUFFIXES = (".nii", ".nii.gz", ".mha", ".mhd", ".nrrd", ".nhdr", ".h5", ".png", ".jpg")
 
 #: keys PyMIC 0.6.2 and pymic_paseg read, per section (lower case); others may belong to
@@ -132,6 +135,11 @@ def _section_faults(config: Mapping[str, Any], stage: str, faults: _Faults) -> N
     for name in required:
         if name not in config:
             faults.append(f"[{name}] section is missing from the config file")
+    for name, values in config.items():
+        for key, value in (values or {}).items() if isinstance(values, dict) else ():
+            if isinstance(value, str) and _INLINE_COMMENT.search(value):
+                faults.append(f"[{name}] {key} = {value}: PyMIC keeps an inline comment in the "
+                              "value; put the comment on its own line")
     prefixes = _registered_prefixes()
     for name, known in KNOWN_KEYS.items():
         for key in config.get(name, {}) or {}:
