@@ -2,7 +2,8 @@
 
 Sub-commands::
 
-    pymic_run train CFG [PyMIC options] [--resume] [--device D] [--set SEC.KEY=VAL ...]
+    pymic_run train CFG [PyMIC options] [--resume] [--dry-run] [--device D] [--set SEC.KEY=VAL ...]
+    pymic_run check CFG [--stage train|test] [--set SEC.KEY=VAL ...]
     pymic_run test  CFG [PyMIC options] [--device D] [--set SEC.KEY=VAL ...]
     pymic_run preprocess CFG
     pymic_run list
@@ -62,7 +63,15 @@ def _check_config_file(path: str) -> None:
         raise UsageError(f"config file {path} has no [sections]")
 
 
-def _patch_pymic_parsing(overrides: dict) -> None:
+class _DryRunDone(Exception):
+    """Raised inside PyMIC's main() once ``train --dry-run`` has checked the config."""
+
+    def __init__(self, faults: List[str]):
+        super().__init__(f"{len(faults)} fault(s)")
+        self.faults = faults
+
+
+def _patch_pymic_parsing(overrides: dict, dry_run: bool = False) -> None:
     """Wrap PyMIC's config parsing for the entry-point modules.
 
     * ``gpus = []`` crashes PyMIC's list parser (IndexError on ''): treat as empty list;
@@ -93,6 +102,9 @@ def _patch_pymic_parsing(overrides: dict) -> None:
             from pymic_paseg.config_check import validate_config
             for section, values in overrides.items():  # before PyMIC derives keys from them
                 config.setdefault(section, {}).update(values)
+            if dry_run:  # `train --dry-run`: every fault, then stop before PyMIC runs
+                from pymic_paseg.checkup import dry_run_faults
+                raise _DryRunDone(dry_run_faults(config, stage))
             validate_config(config, stage)  # before PyMIC derives keys, dispatches, reads data
             return pc.synchronize_config(config)
         return synchronize
@@ -103,19 +115,34 @@ def _patch_pymic_parsing(overrides: dict) -> None:
 
 
 def _run_pymic(main: Callable[[], None], prog: str, cfg: str, rest: Sequence[str],
-               overrides: dict) -> int:
+               overrides: dict, dry_run: bool = False) -> int:
     import pymic_paseg
     from pymic_paseg.agents.routing import install_routing
     _check_config_file(cfg)
     pymic_paseg.register()
     install_routing()
-    _patch_pymic_parsing(overrides)
+    _patch_pymic_parsing(overrides, dry_run)
     saved = sys.argv
     sys.argv = [prog, cfg, *rest]
     try:
         main()
+    except _DryRunDone as done:
+        return _report_check(cfg, "train", done.faults)
     finally:
         sys.argv = saved
+    return EXIT_OK
+
+
+def _report_check(cfg: str, stage: str, faults: List[str]) -> int:
+    """Print each fault on its own line (stderr, exit 2), or one OK line (stdout, exit 0)."""
+    for fault in faults:
+        print(f"{PROG} check: {cfg}: {fault}", file=sys.stderr)
+    if faults:
+        print(f"{PROG} check: {cfg}: {len(faults)} fault(s) for the {stage} stage",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{cfg}: no fault found for the {stage} stage (config, CSV files and images, "
+          "transforms, agent, network, loss, checkpoints)")
     return EXIT_OK
 
 
@@ -153,7 +180,25 @@ def _overrides(args: argparse.Namespace) -> dict:
 def cmd_train(args: argparse.Namespace, rest: List[str]) -> int:
     _check_config_file(args.cfg)
     import pymic.net_run.train as train
-    return _run_pymic(train.main, "pymic_train", args.cfg, rest, _overrides(args))
+    return _run_pymic(train.main, "pymic_train", args.cfg, rest, _overrides(args),
+                      dry_run=getattr(args, "dry_run", False))
+
+
+def cmd_check(args: argparse.Namespace, rest: List[str]) -> int:
+    """``pymic_run check CFG``: every fault of the config for a stage, nothing run."""
+    import pymic.util.parse_config as pc
+
+    import pymic_paseg
+    from pymic_paseg.checkup import dry_run_faults
+    _check_config_file(args.cfg)
+    overrides = _overrides(args)
+    pymic_paseg.register()
+    with contextlib.redirect_stdout(io.StringIO()):
+        config = pc.parse_config(argparse.Namespace(cfg=args.cfg))
+    for section, values in overrides.items():
+        config.setdefault(section, {}).update(values)
+    stage = args.stage or ("train" if "training" in config else "test")
+    return _report_check(args.cfg, stage, dry_run_faults(config, stage))
 
 
 def cmd_test(args: argparse.Namespace, rest: List[str]) -> int:
@@ -242,10 +287,19 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "train":
             cmd.add_argument("--resume", action="store_true",
                              help="continue from the latest checkpoint in ckpt_dir")
+            cmd.add_argument("--dry-run", action="store_true",
+                             help="report every fault of the config (as `check`), do not train")
         cmd.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
         cmd.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                          help="override any config value (repeatable)")
         cmd.set_defaults(func=func, passthrough=True)
+    chk = sub.add_parser("check", help="report every fault of a config; nothing is trained")
+    chk.add_argument("cfg")
+    chk.add_argument("--stage", choices=("train", "test"),
+                     help="default: train if the config has [training], else test")
+    chk.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                     help="override any config value (repeatable)")
+    chk.set_defaults(func=cmd_check, passthrough=False)
     pre = sub.add_parser("preprocess", help="PyMIC preprocessing")
     pre.add_argument("cfg")
     pre.set_defaults(func=cmd_preprocess, passthrough=True)
