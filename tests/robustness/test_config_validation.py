@@ -68,6 +68,36 @@ def test_bad_config_is_one_line_exit_2(root, tmp_path, old, new, message):
     assert not (tmp_path / "ckpt").exists() or not list((tmp_path / "ckpt").glob("*.pt"))
 
 
+def test_missing_train_csv_key(root, tmp_path):
+    text = _base(root, tmp_path).replace(f"train_csv = {root}/train.csv\n", "")
+    result = _train(tmp_path, text)
+    assert result.returncode == 2
+    assert "[dataset] train_csv is required but missing" in result.stderr
+
+
+def test_nan_voxels_in_a_training_image_are_refused_or_masked(root, tmp_path):
+    import numpy as np
+    import SimpleITK as sitk
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("case0_img.nii.gz", "case0_lab.nii.gz", "case1_img.nii.gz",
+                 "case1_lab.nii.gz", "case2_img.nii.gz", "case2_lab.nii.gz", "train.csv",
+                 "valid.csv"):
+        (data / name).write_bytes((root / name).read_bytes())
+    image = sitk.ReadImage(str(data / "case1_img.nii.gz"))
+    array = sitk.GetArrayFromImage(image)
+    array[2, 3, 4] = np.nan
+    nan_image = sitk.GetImageFromArray(array)
+    nan_image.CopyInformation(image)
+    sitk.WriteImage(nan_image, str(data / "case1_img.nii.gz"))
+    text = _base(data, tmp_path)
+    result = _train(tmp_path, text, "--dry-run")
+    assert result.returncode == 2
+    assert f"{data}/case1_img.nii.gz: holds 1 NaN and 0 inf voxel(s)" in result.stderr
+    result = _train(tmp_path, text, "--dry-run", "--set", "dataset.nonfinite_voxels=mask")
+    assert result.returncode == 0, result.stderr
+
+
 def test_missing_train_csv_and_missing_listed_files(root, tmp_path):
     text = _base(root, tmp_path).replace(f"train_csv = {root}/train.csv",
                                          f"train_csv = {tmp_path}/nowhere.csv")
