@@ -48,6 +48,7 @@ SCHEDULERS = {"ReduceLROnPlateau": ("ReduceLROnPlateau_patience", "lr_gamma"),
               "CosineAnnealingLR": (), "PolynomialLR": ("lr_power",)}
 IMAGE_CHECKS = ("full", "exists")
 _INLINE_COMMENT = re.compile(r"\s[#;]")
+_SCANNED_SUFFIXES = (".nii", ".nii.gz", ".mha", ".mhd", ".nrrd", ".nhdr")  # read in full
 _IMAGE_SUFFIXES = (".nii", ".nii.gz", ".mha", ".mhd", ".nrrd", ".nhdr", ".h5", ".png", ".jpg")
 
 #: keys PyMIC 0.6.2 and pymic_paseg read, per section (lower case); others may belong to
@@ -237,7 +238,7 @@ def _data_faults(config: Mapping[str, Any], stage: str, faults: _Faults) -> None
             continue
         files += _csv_files(path, str(root), key, faults)
     if image_check == "full":
-        for path in dict.fromkeys(files):
+        for path in (f for f in dict.fromkeys(files) if f.lower().endswith(_SCANNED_SUFFIXES)):
             try:
                 check_image_file(path, nonfinite or "error")
             except CorruptImageError as err:
