@@ -153,7 +153,9 @@ class Section:
             number = _parse_number(value)
         except ValueError:
             raise self.fail(key, value, "must be a number" + (f" {rule}" if rule else "")) from None
-        if not math.isfinite(number):
+        if math.isnan(number):
+            raise self.fail(key, value, f"must be a number {rule}".rstrip())
+        if math.isinf(number):
             raise self.fail(key, value, f"must be a finite number {rule}".rstrip())
         if not self._in_range(number, low, high, low_open, high_open):
             raise self.fail(key, value, f"must be a number {rule}".rstrip())
