@@ -100,12 +100,17 @@ def resume_iterator(loader, position: Optional[Dict[str, Any]]) -> CountingItera
                                          "generator": position.get("generator")})
     drawn = int(position["drawn"])
     sampler_iter = getattr(iterator.inner, "_sampler_iter", None)
-    if getattr(loader, "num_workers", 0) == 0 and sampler_iter is not None:
-        for _ in range(drawn):  # advance the sampler only: no image is read
-            next(sampler_iter)
-        iterator.inner._num_yielded += drawn
-        iterator.drawn = drawn
-    else:
-        for _ in range(drawn):
-            next(iterator)
+    try:
+        if getattr(loader, "num_workers", 0) == 0 and sampler_iter is not None:
+            for _ in range(drawn):  # advance the sampler only: no image is read
+                next(sampler_iter)
+            iterator.inner._num_yielded += drawn
+            iterator.drawn = drawn
+        else:
+            for _ in range(drawn):
+                next(iterator)
+    except StopIteration:  # the training set shrank since the checkpoint
+        logger.warning("the data loader's epoch is shorter than at the checkpoint (%d batches "
+                       "drawn): starting a new epoch; the resumed run is not exact", drawn)
+        return CountingIterator(loader)
     return iterator
