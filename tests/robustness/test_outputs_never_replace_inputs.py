@@ -82,3 +82,28 @@ def test_two_outputs_on_one_file_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="the metrics file and the --out-csv are the same file"):
         check_outputs({"--out-csv": str(tmp_path / "a.csv"),
                        "metrics file": str(tmp_path / "x" / ".." / "a.csv")}, [])
+
+
+@pytest.mark.slow  # a 2-iteration training, then `pymic_run test` in a subprocess
+def test_test_predictions_never_replace_the_images(tmp_path):
+    import argparse
+    import contextlib
+    import io
+
+    from helpers import fullsup_config, make_dataset
+    from pymic.util.parse_config import parse_config, synchronize_config
+
+    from pymic_paseg.agents.fullsup import FullySupervisedAgent
+    root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
+    cfg = tmp_path / "run.cfg"
+    cfg.write_text(fullsup_config(root, tmp_path / "ckpt", root, iter_max=2, iter_valid=2,
+                                  valid=False))  # output_dir = the image folder
+    with contextlib.redirect_stdout(io.StringIO()):
+        config = synchronize_config(parse_config(argparse.Namespace(cfg=str(cfg))))
+        FullySupervisedAgent(config, "train").run()
+    image = root / "case2_img.nii.gz"
+    before = image.read_bytes()
+    result = _run("test", cfg)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"the prediction {image} would replace the input file {image}" in result.stderr
+    assert image.read_bytes() == before
