@@ -350,8 +350,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("missing sub-command (train, test, preprocess, list, demo, reproduce, demo-data, "
-                             "clicks, expand); "
+            raise UsageError("missing sub-command (train, test, check, preprocess, list, demo, "
+                             "reproduce, demo-data, clicks, expand); "
                              f"see `{PROG} --help`")
         if rest and not args.passthrough:
             raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
