@@ -60,7 +60,7 @@ KNOWN_KEYS = {
         test_transform train_batch_size train_batch_size_noise train_batch_size_unlab train_csv
         train_csv_noise train_csv_unlab train_dim train_dir train_label_key train_transform
         train_transform_unlab valid_batch_size valid_csv valid_dim valid_dir valid_label_key
-        valid_transform transform image_check nonfinite_voxels""",
+        valid_transform transform image_check nonfinite_voxels diagnostic_csv""",
     "training": """ckpt_dir ckpt_init_mode ckpt_init_name ckpt_prefix class_weight deep_supervise
         deep_supervise_mode deep_supervise_weight deterministic early_stop_patience gpus iter_max
         iter_save iter_start iter_valid loss_type loss_weight loss_class_weight loss_acti_func
@@ -98,7 +98,9 @@ def _close(name: str, candidates: Iterable[str], cutoff: float = 0.8) -> Optiona
 
 
 def check_override(config_sections: Mapping[str, Iterable[str]], section: str, key: str) -> None:
-    """``--set SECTION.KEY``: the section and key must exist in the file or be known."""
+    """``--set SECTION.KEY``: the section must exist in the file or be known; a key that is
+    neither in the file nor known is an error when it is close to one (a misspelling).
+    A key far from every known one is accepted: it may be read by a component."""
     sections = set(config_sections) | set(KNOWN_SECTIONS)
     if section not in sections:
         hint = _close(section, sections, 0.6)
@@ -110,9 +112,10 @@ def check_override(config_sections: Mapping[str, Iterable[str]], section: str, k
         return
     if section not in KNOWN_KEYS:  # a method or network section: keys are the component's
         return
-    hint = _close(key, present | KNOWN_KEYS[section], 0.6)
-    raise ConfigError(f"--set {section}.{key}: unknown key of [{section}]."
-                      + (f" Did you mean {hint!r}?" if hint else ""))
+    hint = _close(key, present | KNOWN_KEYS[section])
+    if hint:
+        raise ConfigError(f"--set {section}.{key}: unknown key of [{section}]. "
+                          f"Did you mean {hint!r}?")
 
 
 class _Faults(list):
