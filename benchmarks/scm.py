@@ -1,7 +1,7 @@
 """Cost of one SCM iteration relative to one stage-1 iteration of the primary network.
 
 Both are measured in the same run, on the same input, with the agents' own
-loss code (``PASegStage1Agent.loss_terms`` / ``PASegSCMAgent.compute_losses``):
+loss code (``PASegStage1Agent.loss_terms`` / the paper recipe of ``SCMObjective``):
 
 * stage 1: primary forward + backward with all stage-1 losses (partial CE + Dice,
   multi-view CRF, VM) and an optimiser step;
@@ -24,16 +24,14 @@ import statistics
 import time
 
 import torch
-from pymic.loss.seg.dice import DiceLoss
 from pymic.net.net_dict_seg import SegNetDict
 
 import pymic_paseg
-from pymic_paseg.agents.loop import TrainMember
 from pymic_paseg.agents.monitors import Monitors
-from pymic_paseg.agents.scm import PASegSCMAgent
 from pymic_paseg.agents.stage1 import PASegStage1Agent
 from pymic_paseg.losses import (MultiViewCRFLoss, PartialCELoss, PartialDiceLoss,
                                 VarianceMinimizationLoss)
+from pymic_paseg.objectives.scm import SCMObjective, SCMSettings
 
 PRIMARY = {"net_type": "UNet2D5", "in_chns": 1, "class_num": 2,
            "feature_chns": [16, 32, 64, 128, 256], "conv_dims": [2, 2, 3, 3, 3],
@@ -81,6 +79,7 @@ def stage1_step(device, image, batch):
     agent.device, agent.glob_it = device, 10 ** 6
     agent.alpha, agent.beta = 1.0, 0.1
     agent.rampup_start, agent.rampup_end, agent.rampup_mode = 0, 1, "sigmoid"
+    agent.psup_weight = 0.5
     agent.extra_weights = {}
     agent.losses = {"pce": PartialCELoss({}), "pdice": PartialDiceLoss({}),
                     "crf": MultiViewCRFLoss({}), "vm": VarianceMinimizationLoss({})}
@@ -97,21 +96,18 @@ def stage1_step(device, image, batch):
 
 
 def scm_step(device, image):
-    agent = PASegSCMAgent.__new__(PASegSCMAgent)
+    """One SCM step of both networks with the paper's objective, as the agent runs it."""
     nets = [_net(PRIMARY, device), _net(AUXILIARY, device)]
-    agent.members = [TrainMember("primary", nets[0], "p"), TrainMember("auxiliary", nets[1], "a")]
-    agent.monitors = Monitors(nets, amp=True)
-    agent.glob_it, agent.interval = 0, 10 ** 9
-    agent.lam, agent.temperature = 0.5, 4.0
-    agent.dice = DiceLoss()
-    agent.config, agent.tensor_type = {"network": {"class_num": 2}}, "float"
+    monitors = Monitors(nets, amp=True)
+    objective = SCMObjective(SCMSettings(recipe="paper"), {})
     opts = [torch.optim.SGD(n.parameters(), lr=1e-3, momentum=0.9) for n in nets]
 
     def step():
         for opt in opts:
             opt.zero_grad(set_to_none=True)
-        losses = agent.compute_losses({"image": image})
-        sum(t["loss"] for t in losses.values()).backward()
+        logits = monitors.predict(image)
+        terms = objective({"image": image}, [net(image) for net in nets], logits)
+        sum(t["loss"] for t in terms).backward()
         for opt in opts:
             opt.step()
     return step

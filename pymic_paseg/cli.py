@@ -227,13 +227,13 @@ def cmd_list(args: argparse.Namespace, rest: List[str]) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace, rest: List[str]) -> int:
-    from pymic_paseg.data import DemoConfig, build_demo_dataset
+    from pymic_paseg.data import build_demo_dataset, demo_config
     if args.cases < 3:
         raise UsageError(f"--cases {args.cases}: need at least 3 (train, valid, test)")
     # 10% validation and 20% test cases (4 and 8 of the default 40), at least one each
-    config = DemoConfig(n_cases=args.cases, seed=args.seed,
-                        n_valid=max(1, round(0.1 * args.cases)),
-                        n_test=max(1, round(0.2 * args.cases)))
+    config = demo_config(args.preset, n_cases=args.cases, seed=args.seed,
+                         n_valid=max(1, round(0.1 * args.cases)),
+                         n_test=max(1, round(0.2 * args.cases)))
     dataset = build_demo_dataset(args.out_dir, config, progress=not args.quiet)
     print(f"demo dataset: {len(dataset.cases)} case(s) in {dataset.root}")
     for split, path in dataset.csv.items():
@@ -247,7 +247,7 @@ def cmd_demo(args: argparse.Namespace, rest: List[str]) -> int:
         raise UsageError(f"--iterations {args.iterations}: must be >= 1")
     options = DemoOptions(out=args.out, cases=args.cases, seed=args.seed,
                           with_full=args.with_full, iterations=args.iterations,
-                          device=args.device)
+                          device=args.device, preset=args.preset)
     try:
         report = DemoPipeline(options).run()
     except DemoStepError as exc:
@@ -309,12 +309,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("out_dir")
     demo.add_argument("--cases", type=int, default=40)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--preset", default="demo", choices=["demo", "hard"],
+                      help="demo: round bright lesions; hard: small, low-contrast, bright-core "
+                           "lesions, some touching another bright blob (default: %(default)s)")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo_data, passthrough=False)
     full = sub.add_parser("demo", help="the whole PA-Seg pipeline on the demo dataset")
     full.add_argument("--out", default="pymic_paseg_demo", help="working folder")
     full.add_argument("--cases", type=int, default=40)
     full.add_argument("--seed", type=int, default=0)
+    full.add_argument("--preset", default="demo", choices=["demo", "hard"],
+                      help="dataset preset, see `demo-data --help` (default: %(default)s)")
     full.add_argument("--with-full", action="store_true",
                       help="also train the fully supervised reference")
     full.add_argument("--iterations", type=int, default=None,

@@ -6,7 +6,7 @@
                      [--jitter-mm J] [--out-csv PATH] [--train-csv PATH] [--workers N]
                      [--quiet]
     pymic_run expand ROOT --csv CSV [--clicks DIR | --clicks-csv PATH] --out DIR
-                     --out-csv PATH [--config CFG] [--epsilon E] [--lamb L]
+                     --out-csv PATH [--config CFG] [--rule R] [--epsilon E] [--lamb L]
                      [--iterations K] [--backend B] [--cost C]
                      [--intensity-normalization N] [--mask-threshold T] [--class-num C]
                      [--workers N] [--metrics PATH] [--report-dir DIR] [--sweep LIST]
@@ -19,6 +19,7 @@ below); ``class_num`` defaults to ``[network] class_num`` of that file, else 2.
 ============================== ========================================
 flag                           key
 ============================== ========================================
+``--rule``                     ``SeedExpansion_rule``
 ``--epsilon``                  ``SeedExpansion_epsilon``
 ``--lamb``                     ``SeedExpansion_lambda``
 ``--iterations``               ``SeedExpansion_iterations``
@@ -48,6 +49,7 @@ PROG = "pymic_run"
 
 #: ``expand`` flag (argparse dest) -> config key.
 FLAG_KEYS = {
+    "rule": "SeedExpansion_rule",
     "epsilon": "SeedExpansion_epsilon",
     "lamb": "SeedExpansion_lambda",
     "iterations": "SeedExpansion_iterations",
@@ -174,7 +176,7 @@ def cmd_expand(args: argparse.Namespace, rest: List[str]) -> int:
         source = ClickSource("table", args.clicks_csv)
     else:
         source = ClickSource("column")
-    job = ExpansionJob(params, class_num, tuple(args.sweep or ()), args.nonfinite)
+    job = ExpansionJob(params, class_num, tuple(args.sweep or ()), nonfinite=args.nonfinite)
     summary = run_expansion(args.root, args.csv, args.out, args.out_csv, job=job, source=source,
                             workers=args.workers, metrics_path=args.metrics,
                             report_dir=args.report_dir, qc=args.qc, progress=not args.quiet)
@@ -221,6 +223,8 @@ def _add_expand(sub) -> None:
     parser.add_argument("--out-csv", required=True, help="PyMIC training CSV to write")
     parser.add_argument("--config", type=_existing_file,
                         help="PyMIC config: SeedExpansion_* keys of [dataset]")
+    parser.add_argument("--rule", help="overrides SeedExpansion_rule: paper (PA-Seg eq. 2) or "
+                                       "adaptive (all seven clicks)")
     parser.add_argument("--epsilon", help="overrides SeedExpansion_epsilon")
     parser.add_argument("--lamb", help="overrides SeedExpansion_lambda")
     parser.add_argument("--iterations", help="overrides SeedExpansion_iterations")

@@ -9,6 +9,8 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 CASES = {
+    "expansion.py": (["--variants", "1", "--lesions", "1", "--kinds", "caudate"],
+                     ["Omega_F / Omega_B precision", "paper     caudate", "adaptive  lesion"]),
     "geodesic.py": (["--shape", "8", "16", "16", "--accuracy-shape", "6", "8", "8",
                      "--repeats", "1", "--threads", "1"],
                     ["speed and memory", "accuracy vs Dijkstra", "mean rel. dev."]),

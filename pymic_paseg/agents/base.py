@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from pymic.net_run.agent_seg import SegmentationAgent
 
+from pymic_paseg.agents.diagnostics import TrainingDiagnostics
 from pymic_paseg.agents.guards import gradients_ok
 from pymic_paseg.agents.loop import DeviceAwareLoop
 from pymic_paseg.agents.rng_state import CountingIterator
@@ -35,6 +36,16 @@ class PasegSegAgent(DeviceAwareLoop, SegmentationAgent):
     """Segmentation agent running the shared loop; subclasses add loss terms."""
 
     counts_iterations = True
+
+    def __init__(self, config, stage: str = "train"):
+        super().__init__(config, stage)
+        #: optional diagnostics on densely labelled training cases (``[dataset] diagnostic_csv``)
+        self.diagnostics = (TrainingDiagnostics.from_config(self, config)
+                            if stage == "train" else None)
+
+    def diagnostic_networks(self) -> Dict[str, torch.nn.Module]:
+        """Networks the diagnostics evaluate (name -> network): the trained ones."""
+        return {m.name: m.module() for m in self.members}
 
     # ------------------------------------------------------------ hooks
     def loss_terms(self, batch: Batch, outputs: Any) -> Terms:
@@ -166,4 +177,6 @@ class PasegSegAgent(DeviceAwareLoop, SegmentationAgent):
         result = {"avg_fg_dice": primary["avg_fg_dice"], "class_dice": primary["class_dice"]}
         if len(per_member) > 1:
             result["members"] = per_member
+        if getattr(self, "diagnostics", None) is not None:
+            result["diag"] = self.diagnostics.run(self.diagnostic_networks())
         return result

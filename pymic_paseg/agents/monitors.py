@@ -64,3 +64,19 @@ class Monitors:
         if not state:
             return
         self.refresh(state["weights"], int(state.get("last_refresh", 0)))
+
+
+class MeanSoftmax(nn.Module):
+    """The mean of several networks' softmax (an ensemble's probabilities, for inference)."""
+
+    def __init__(self, nets: List[nn.Module]):
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        probs = []
+        for net in self.nets:
+            out = net(images)
+            out = out[0] if isinstance(out, (tuple, list)) else out
+            probs.append(torch.softmax(out.float(), dim=1))
+        return torch.stack(probs).mean(dim=0)

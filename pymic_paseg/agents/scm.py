@@ -6,14 +6,19 @@ together. Each keeps a frozen monitor (:mod:`~pymic_paseg.agents.monitors`).
 For network ``k`` and the other network ``o``::
 
     L_k = lambda * T^2 * KL(softmax(z_o_monitor / T) || softmax(z_k / T))      # CKD, eq. 13
-        + (1 - lambda) * (CE + Dice)(P_k, argmax(z_k_monitor))                 # self-training
+        + (1 - lambda) * (CE + Dice)(P_k, pseudo label)                        # self-training
+        [+ alpha * L_mcrf + beta * L_vm]                                       # anchored recipe
 
-CE is computed from ``log_softmax`` (numerically safe); Dice is PyMIC's ``DiceLoss``.
+The loss is :class:`~pymic_paseg.objectives.scm.SCMObjective`; its ``recipe`` key picks
+the paper's SCM (``paper``: own monitor's argmax, CE + PyMIC's Dice) or the anchored
+variant (``anchored``: both monitors' mean, the expanded seeds override it, stage-1
+regularisers kept on); see that module and docs/scm.md for the keys and measurements.
 
 Registered as ``NLLMethodDict['PASegSCM']`` (``supervise_type = noisy_label``):
 SCM learns from the noisy pseudo labels of stage 1, which is PyMIC's
 noisy-label family, and that dispatch path lets the training CSV list images
-only (the pseudo labels come from the monitors, not from files).
+only for the paper recipe (the pseudo labels come from the monitors, not from files);
+the anchored recipe reads the partial-label CSV of stage 1.
 
 Config (``[noisy_label_learning]``):
 
@@ -21,6 +26,11 @@ Config (``[noisy_label_learning]``):
 key                  default                 meaning
 ==================== ======================= =============================================
 method_name          (required)              ``PASegSCM``
+recipe               paper                   ``paper`` or ``anchored`` (objective defaults)
+pseudo_label         by recipe               ``own`` (paper) or ``ensemble``
+seed_labels          by recipe               the expanded seeds override pseudo labels
+confidence           0                       pseudo labels below it get weight 0
+alpha, beta          by recipe               stage-1 CRF / VM weights (anchored: 1, 0.1)
 lambda               0.5                     KD weight in [0, 1]; 0 = self-training only,
                                              1 = KD only (paper's ablation)
 temperature          4.0                     T > 0 of the soft labels
@@ -44,24 +54,22 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
-from pymic.loss.seg.dice import DiceLoss
-from pymic.loss.seg.util import get_soft_label
 from torch import nn
 
 from pymic_paseg.agents import checkpoint as ckpt
 from pymic_paseg.agents.base import Batch, PasegSegAgent, Terms
 from pymic_paseg.agents.loop import TrainMember
-from pymic_paseg.agents.monitors import Monitors
+from pymic_paseg.agents.monitors import MeanSoftmax, Monitors
 from pymic_paseg.config import ConfigError, Section, look_up_option
-from pymic_paseg.losses.distillation import distillation_loss
-from pymic_paseg.losses.partial_ce import partial_ce_loss
+from pymic_paseg.objectives.scm import KEYS as OBJECTIVE_KEYS
+from pymic_paseg.objectives.scm import SCMObjective
 
 logger = logging.getLogger(__name__)
 
 SECTION = "noisy_label_learning"
 AUX_SECTION = "network_auxiliary"
-KEYS = ("method_name", "lambda", "temperature", "monitor_interval", "monitor_source",
-        "primary_checkpoint", "auxiliary_checkpoint", "inference_network", "monitor_amp")
+KEYS = ("method_name", "monitor_interval", "monitor_source", "primary_checkpoint",
+        "auxiliary_checkpoint", "inference_network", "monitor_amp") + OBJECTIVE_KEYS
 INFERENCE_CHOICES = ("primary", "auxiliary", "average")
 #: the paper refreshes pseudo labels every 20 of 100 epochs.
 DEFAULT_REFRESH_FRACTION = 0.2
@@ -79,8 +87,7 @@ class PASegSCMAgent(PasegSegAgent):
         self.aux_net = None
         if stage != "train":
             return
-        self.lam = sec.float("lambda", 0.5, low=0, high=1)
-        self.temperature = sec.float("temperature", 4.0, low=0, low_open=True)
+        self.objective = SCMObjective.from_config(config, SECTION)
         iter_max = self.loop_settings.iter_max
         self.interval = sec.int("monitor_interval",
                                 max(1, int(DEFAULT_REFRESH_FRACTION * iter_max)), low=1)
@@ -93,7 +100,6 @@ class PASegSCMAgent(PasegSegAgent):
         self.stage1 = {"primary": sec.path("primary_checkpoint", must_exist=True),
                        "auxiliary": sec.path("auxiliary_checkpoint", must_exist=True)}
         self.monitor_amp = sec.bool("monitor_amp", True)
-        self.dice = DiceLoss()
         self.monitors = None
         #: validation Dice of each network's stage-1 weights (before SCM), if validated
         self.stage1_valid: Optional[Dict[str, float]] = None
@@ -154,6 +160,8 @@ class PASegSCMAgent(PasegSegAgent):
                                      for i, m in enumerate(self.members)}
                 logger.info("stage-1 weights before SCM: valid dice %s", ", ".join(
                     f"{name} {dice:.4f}" for name, dice in self.stage1_valid.items()))
+                if "diag" in scalars:
+                    logger.info("stage-1 weights before SCM: diagnostics %s", scalars["diag"])
 
     def on_train_end(self) -> None:
         if not self.stage1_valid:
@@ -165,6 +173,15 @@ class PASegSCMAgent(PasegSegAgent):
                     "%s: SCM's best validation Dice %.4f (iteration %d) is below the stage-1 "
                     "weights' %.4f: SCM did not improve this network on the validation set",
                     member.name, member.best_dice, member.best_it, before)
+
+    def diagnostic_networks(self) -> Dict[str, nn.Module]:
+        """The trained networks, then each monitor and their softmax mean (the pseudo labels)."""
+        nets = super().diagnostic_networks()
+        if self.monitors is not None:
+            for member, monitor in zip(self.members, self.monitors.copies):
+                nets[f"monitor_{member.name}"] = monitor
+            nets["monitor_mean"] = MeanSoftmax(self.monitors.copies)
+        return nets
 
     def extra_state(self) -> Dict[str, Any]:
         state: Dict[str, Any] = {"stage1_valid": self.stage1_valid}
@@ -181,22 +198,12 @@ class PASegSCMAgent(PasegSegAgent):
         self._maybe_refresh()
         images = batch["image"]
         monitor_logits = self.monitors.predict(images)
-        class_num = self.config["network"]["class_num"]
-        losses: Dict[str, Terms] = {}
-        for k, member in enumerate(self.members):
+        outputs = []
+        for member in self.members:
             out = member.net(images)
-            out = out[0] if isinstance(out, (tuple, list)) else out
-            other = monitor_logits[1 - k]
-            pseudo = get_soft_label(torch.argmax(monitor_logits[k], 1, keepdim=True), class_num,
-                                    self.tensor_type)
-            kd = distillation_loss(out, other, self.temperature)
-            # CE from log-softmax: PyMIC's CrossEntropyLoss takes log(softmax) and gives
-            # NaN once a confident stage-1 network's softmax underflows to 0
-            ce = partial_ce_loss(out, pseudo, from_logits=True)
-            sup = ce + self.dice({"prediction": out, "ground_truth": pseudo})
-            losses[member.name] = {"loss": self.lam * kd + (1 - self.lam) * sup,
-                                   "kd": kd, "sup": sup}
-        return losses
+            outputs.append(out[0] if isinstance(out, (tuple, list)) else out)
+        terms = self.objective(batch, outputs, monitor_logits)
+        return {member.name: t for member, t in zip(self.members, terms)}
 
     # ------------------------------------------------------------ inference
     def inference_networks(self) -> List[Tuple[nn.Module, str]]:

@@ -23,6 +23,7 @@ Config: ``[dataset] supervise_type = weak_sup`` and
     rampup_mode  = sigmoid # sigmoid (original), linear or cosine
     extra_losses  = []     # e.g. [SizeConstraintLoss, TightnessPriorLoss] (Table II baselines)
     extra_weights = []     # one weight >= 0 each, ramped up like alpha and beta
+    psup          = mean   # L_psup = (CE + Dice) / 2 (eq. 3); sum: CE + Dice (original code)
 
 The CRF and VM options are the loss classes' own keys in ``[training]``
 (``MultiViewCRFLoss_*``, ``VarianceMinimizationLoss_*``). Each term is logged
@@ -42,11 +43,13 @@ from pymic_paseg.transforms.valid_region import valid_mask_from_label
 
 SECTION = "weakly_supervised_learning"
 KEYS = ("method_name", "alpha", "beta", "rampup_start", "rampup_end", "rampup_mode",
-        "extra_losses", "extra_weights")
+        "extra_losses", "extra_weights", "psup")
 #: losses that may be added to the stage-1 objective (e.g. the paper's Table II baselines).
 EXTRA_LOSSES = ("SizeConstraintLoss", "TightnessPriorLoss", "MultiViewCRFLoss",
                 "VarianceMinimizationLoss")
 RAMPUP_MODES = ("sigmoid", "linear", "cosine")
+#: L_psup as the paper's eq. 3, (CE + Dice) / 2, or as the original code's sum, CE + Dice.
+PSUP_WEIGHTS = {"mean": 0.5, "sum": 1.0}
 #: the original code ramps the regularisers up over the first 10% of training.
 DEFAULT_RAMPUP_FRACTION = 0.1
 
@@ -75,6 +78,7 @@ class PASegStage1Agent(PasegSegAgent):
         self.rampup_end = sec.int("rampup_end", int(DEFAULT_RAMPUP_FRACTION * iter_max),
                                   low=self.rampup_start)
         self.rampup_mode = sec.choice("rampup_mode", RAMPUP_MODES, "sigmoid")
+        self.psup_weight = PSUP_WEIGHTS[sec.choice("psup", tuple(PSUP_WEIGHTS), "mean")]
         training = config["training"]
         self.losses = {"pce": PartialCELoss(training), "pdice": PartialDiceLoss(training)}
         if self.alpha > 0:
@@ -106,7 +110,8 @@ class PASegStage1Agent(PasegSegAgent):
 
     def term_weights(self) -> Dict[str, float]:
         r = self.ramp()
-        weights = {"pce": 0.5, "pdice": 0.5, "crf": self.alpha * r, "vm": self.beta * r}
+        weights = {"pce": self.psup_weight, "pdice": self.psup_weight,
+                   "crf": self.alpha * r, "vm": self.beta * r}
         weights.update({name: w * r for name, w in self.extra_weights.items()})
         return weights
 

@@ -3,7 +3,8 @@
 Steps for case ``i`` (all randomness from ``np.random.default_rng([seed, i])``,
 so a case does not depend on how many cases are built):
 
-1. draw an irregular lesion that fits the crop, and a deep-enough centre in GM/WM;
+1. draw an irregular lesion that fits the crop, and a deep-enough centre in GM/WM
+   (and, with ``distractor_probability``, an unlabelled bright blob touching it);
 2. draw the crop start so the lesion sits at a random offset from the crop centre;
 3. cut the crop plus a deformation margin out of the template and blend the
    lesion in (partial-volume weight ``alpha``);
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
+from scipy import ndimage
 
 from pymic_paseg.data.augment import (
     add_mr_noise, apply_bias_field, random_displacement, warp, warp_mask)
@@ -95,9 +97,9 @@ def _place(rng: np.random.Generator, template: BrainTemplate, sites: LesionSites
         f"reduce DemoConfig.lesion_radius_mm = {config.lesion_radius_mm} or enlarge crop_size")
 
 
-def _implant(region: np.ndarray, label: np.ndarray, lesion: Lesion, corner: Sequence[int],
-             wm_reference: float) -> None:
-    """Blend ``lesion`` into ``region`` and mark it in ``label`` (in place).
+def _implant(region: np.ndarray, label: Optional[np.ndarray], lesion: Lesion,
+             corner: Sequence[int], wm_reference: float) -> None:
+    """Blend ``lesion`` into ``region`` and mark it in ``label`` (in place; not if None).
 
     ``corner`` is the region index of the lesion grid's first voxel; the part of
     the lesion grid outside the region is ignored.
@@ -111,7 +113,30 @@ def _implant(region: np.ndarray, label: np.ndarray, lesion: Lesion, corner: Sequ
     alpha = lesion.alpha[local_t]
     target = lesion.intensity[local_t] * wm_reference
     region[box_t] = (1.0 - alpha) * region[box_t] + alpha * target
-    label[box_t] |= lesion.mask[local_t]
+    if label is not None:
+        label[box_t] |= lesion.mask[local_t]
+
+
+def _add_distractor(rng: np.random.Generator, region: np.ndarray, label: np.ndarray,
+                    config: DemoConfig, spacing: Sequence[float], wm_reference: float) -> None:
+    """Blend an unlabelled bright blob into ``region`` so that it touches the lesion.
+
+    Its centre lies just outside a random point of the lesion surface, half its
+    extent beyond it along the outward direction; the lesion's own voxels keep their
+    intensity, so the blob abuts the target without covering it.
+    """
+    blob = make_lesion(rng, config.distractor_spec(), spacing)
+    surface = np.argwhere(label & ~ndimage.binary_erosion(label))
+    point = surface[rng.integers(len(surface))].astype(np.float64)
+    outward = (point - np.argwhere(label).mean(axis=0)) * np.asarray(spacing)
+    norm = float(np.linalg.norm(outward))
+    outward = outward / norm if norm > 0 else np.array([0.0, 0.0, 1.0])
+    centre_mm = point * np.asarray(spacing) + 0.5 * blob.extent_mm * outward
+    centre = np.rint(centre_mm / np.asarray(spacing)).astype(int)
+    corner = [int(c) - lc for c, lc in zip(centre, blob.centre)]
+    keep = region[label].copy()
+    _implant(region, None, blob, corner, wm_reference)
+    region[label] = keep
 
 
 def synthesize_case(template: BrainTemplate, sites: LesionSites, config: DemoConfig,
@@ -128,6 +153,8 @@ def synthesize_case(template: BrainTemplate, sites: LesionSites, config: DemoCon
     lesion_label = np.zeros(region.shape, bool)
     corner = [c - lc - r for c, lc, r in zip(centre, lesion.centre, region_start)]
     _implant(region, lesion_label, lesion, corner, template.wm_reference)
+    if config.distractor_probability > 0 and rng.uniform() < config.distractor_probability:
+        _add_distractor(rng, region, lesion_label, config, spacing, template.wm_reference)
 
     displacement = random_displacement(rng, config.crop_size, config.deform_max_mm,
                                        config.deform_sigma_mm, spacing)

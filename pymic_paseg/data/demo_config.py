@@ -19,6 +19,9 @@ __all__ = ["DemoConfig", "SplitSize"]
 #: a split size: an int is a number of cases, a float in [0, 1) a fraction of ``n_cases``.
 SplitSize = Union[int, float]
 _PAIR = 2
+#: the (low, high) range settings.
+_RANGES = ("lesion_radius_mm", "lesion_contrast", "lesion_heterogeneity", "noise_std",
+           "distractor_radius_mm", "distractor_contrast")
 
 
 def _fail(name: str, value: object, rule: str) -> None:
@@ -69,6 +72,12 @@ class DemoConfig:
         rician_noise: Rician (True) or Gaussian (False) noise.
         max_lesion_attempts: lesions are redrawn until one fits the crop and the
             brain; the build fails after this many draws for one case.
+        lesion_core_brighter: reverse the lesion's radial profile: a bright core
+            inside a fainter rim that is still lesion.
+        distractor_probability: chance that a case gets a second, unlabelled bright
+            blob touching the lesion (a non-target structure next to the target).
+        distractor_radius_mm, distractor_contrast: ranges of the distractor's radius
+            and of its intensity relative to white matter.
     """
 
     n_cases: int = 40
@@ -93,10 +102,14 @@ class DemoConfig:
     noise_std: Tuple[float, float] = (0.01, 0.03)
     rician_noise: bool = True
     max_lesion_attempts: int = 25
+    lesion_core_brighter: bool = False
+    distractor_probability: float = 0.0
+    distractor_radius_mm: Tuple[float, float] = (3.0, 6.0)
+    distractor_contrast: Tuple[float, float] = (1.4, 1.7)
 
     def __post_init__(self) -> None:
         self.crop_size = tuple(self.crop_size)  # type: ignore[assignment]
-        for name in ("lesion_radius_mm", "lesion_contrast", "lesion_heterogeneity", "noise_std"):
+        for name in _RANGES:
             setattr(self, name, tuple(getattr(self, name)))
         self._check_counts()
         self._check_ranges()
@@ -120,12 +133,15 @@ class DemoConfig:
             _fail("crop_size", crop, "must be three positive integers (D, H, W)")
 
     def _check_ranges(self) -> None:
-        for name in ("lesion_radius_mm", "lesion_contrast", "lesion_heterogeneity", "noise_std"):
+        for name in _RANGES:
             low_high = getattr(self, name)
             if len(low_high) != _PAIR or not 0 <= low_high[0] <= low_high[1]:
                 _fail(name, low_high, "must be a range (low, high) with 0 <= low <= high")
-        if self.lesion_radius_mm[0] <= 0:
-            _fail("lesion_radius_mm", self.lesion_radius_mm, "radii must be > 0")
+        for name in ("lesion_radius_mm", "distractor_radius_mm"):
+            if getattr(self, name)[0] <= 0:
+                _fail(name, getattr(self, name), "radii must be > 0")
+        if not 0.0 <= self.distractor_probability <= 1.0:
+            _fail("distractor_probability", self.distractor_probability, "must be in [0, 1]")
         for name in ("lesion_elongation", "lesion_irregularity", "min_tissue_probability"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 _fail(name, getattr(self, name), "must be in [0, 1)")
@@ -153,6 +169,14 @@ class DemoConfig:
             radius_mm=self.lesion_radius_mm, elongation=self.lesion_elongation,
             irregularity=self.lesion_irregularity, warp=self.lesion_warp,
             contrast=self.lesion_contrast, heterogeneity=self.lesion_heterogeneity,
+            texture=self.lesion_texture, core_brighter=bool(self.lesion_core_brighter))
+
+    def distractor_spec(self) -> LesionSpec:
+        """The distractor blob's settings: a smaller, bright, homogeneous lesion shape."""
+        return LesionSpec(
+            radius_mm=self.distractor_radius_mm, elongation=self.lesion_elongation,
+            irregularity=self.lesion_irregularity, warp=self.lesion_warp,
+            contrast=self.distractor_contrast, heterogeneity=(0.0, 0.1),
             texture=self.lesion_texture)
 
     def to_dict(self) -> dict:

@@ -12,7 +12,9 @@ Intensity (relative to the white-matter reference intensity): a mean contrast
     f(x) = c * (1 + h * (1/2 - d(x)) + t * n_t(x)),
 
 where ``d`` is the distance to the lesion surface normalised to ``[0, 1]``,
-``h`` the heterogeneity and ``n_t`` a fine smooth field in ``[-1, 1]``.
+``h`` the heterogeneity and ``n_t`` a fine smooth field in ``[-1, 1]``. With
+``core_brighter`` the profile is reversed, ``1 + h * (d(x) - 1/2)``: a bright core
+inside a fainter rim that is still lesion (the harder benchmark preset).
 ``alpha`` is the partial-volume weight used to blend ``f`` into the image.
 """
 from __future__ import annotations
@@ -56,6 +58,7 @@ class LesionSpec:
         contrast: mean lesion intensity / white-matter intensity range.
         heterogeneity: rim-to-core intensity difference range (fraction of contrast).
         texture: amplitude of the fine intensity texture (fraction of contrast).
+        core_brighter: reverse the radial profile (bright core, faint rim).
     """
 
     radius_mm: Tuple[float, float] = (6.0, 12.0)
@@ -65,6 +68,7 @@ class LesionSpec:
     contrast: Tuple[float, float] = (1.3, 1.6)
     heterogeneity: Tuple[float, float] = (0.1, 0.4)
     texture: float = 0.05
+    core_brighter: bool = False
 
     def max_extent_mm(self) -> float:
         """Upper bound on the distance from the lesion centre to any lesion voxel."""
@@ -132,13 +136,14 @@ def irregular_blob(rng: np.random.Generator, semi_axes_mm: Sequence[float],
 
 def lesion_intensity(rng: np.random.Generator, mask: np.ndarray, contrast: float,
                      heterogeneity: float, texture: float,
-                     spacing_zyx: Sequence[float]) -> np.ndarray:
+                     spacing_zyx: Sequence[float], core_brighter: bool = False) -> np.ndarray:
     """Intensity factor ``f`` (see module docstring) on the grid of ``mask``."""
     depth = ndimage.distance_transform_edt(mask, sampling=spacing_zyx)
     depth_norm = depth / max(float(depth.max()), 1.0)
     sigma = TEXTURE_SIGMA_MM / np.asarray(spacing_zyx, dtype=np.float64)
     grain = smooth_random_field(rng, mask.shape, sigma)
-    factor = 1.0 + heterogeneity * (0.5 - depth_norm) + texture * grain
+    profile = depth_norm - 0.5 if core_brighter else 0.5 - depth_norm
+    factor = 1.0 + heterogeneity * profile + texture * grain
     return (contrast * factor).astype(np.float32)
 
 
@@ -155,7 +160,8 @@ def make_lesion(rng: np.random.Generator, spec: LesionSpec,
     mask, centre = irregular_blob(rng, semi_axes, spec.irregularity, spec.warp * radius,
                                   spacing_zyx)
     intensity = lesion_intensity(rng, mask, rng.uniform(*spec.contrast),
-                                 rng.uniform(*spec.heterogeneity), spec.texture, spacing_zyx)
+                                 rng.uniform(*spec.heterogeneity), spec.texture, spacing_zyx,
+                                 spec.core_brighter)
     sigma = PARTIAL_VOLUME_SIGMA_MM / np.asarray(spacing_zyx, dtype=np.float64)
     alpha = ndimage.gaussian_filter(mask.astype(np.float32), sigma)
     box = _trim(alpha)

@@ -73,6 +73,7 @@ class DemoOptions:
     with_full: bool = False
     iterations: Optional[int] = None   # override iter_max of every training (quick runs)
     device: Optional[str] = None
+    preset: str = "demo"
     timings: Dict[str, float] = field(default_factory=dict)
 
 
@@ -149,7 +150,8 @@ class DemoPipeline:
         self._say(first, total, f"demo dataset ({self.opt.cases} cases) in {data}")
         if not (data / "dataset.json").is_file():
             self.run_cli("data", ["demo-data", "demo_data", "--cases", str(self.opt.cases),
-                                  "--seed", str(self.opt.seed), "--quiet"])
+                                  "--seed", str(self.opt.seed), "--preset", self.opt.preset,
+                                  "--quiet"])
         self._say(first + 1, total, "simulating seven-click annotations for the training cases")
         if not (data / "clicks" / "clicks.csv").is_file():
             self.run_cli("clicks", ["clicks", "demo_data", "--csv", "demo_data/train.csv",

@@ -137,4 +137,6 @@ def expand_annotation(image: np.ndarray, case: CaseAnnotation, geometry: ImageGe
     with torch_threads():
         return expand_seeds(image, [o.foreground.voxel for o in objects],
                             [o.box() for o in objects], valid_mask, geometry.spacing_zyx,
-                            class_num=class_num, **params.expansion_kwargs())
+                            class_num=class_num,
+                            background_voxels=[[c.voxel for c in o.background] for o in objects],
+                            **params.expansion_kwargs())

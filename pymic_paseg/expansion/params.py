@@ -6,6 +6,7 @@ configparser lower-cases them, matching is case-insensitive):
 =========================================== ============ =====================================
 key                                         default      rule
 =========================================== ============ =====================================
+``SeedExpansion_rule``                      adaptive     paper or adaptive (see below)
 ``SeedExpansion_epsilon``                   0.2          number in [0, 1] (eq. 2's epsilon)
 ``SeedExpansion_lambda``                    0.5          number in [0, 1] (spatial/intensity mix)
 ``SeedExpansion_iterations``                4            integer >= 1 (raster-scan iterations)
@@ -15,9 +16,14 @@ key                                         default      rule
 ``SeedExpansion_mask_threshold``            (absent)     number: Omega_M = image > threshold
 =========================================== ============ =====================================
 
-The defaults reproduce the PA-Seg code (``generate_geodesic_labels.py``: GeodisTK
-raster scan on the raw image, weight 0.5, threshold 0.2 as in its README, 4
-iterations). ``SeedExpansion_mask_threshold`` is only used when no mask file is
+``SeedExpansion_rule = paper`` is PA-Seg's eq. 2, and the other defaults reproduce
+the PA-Seg code for it (``generate_geodesic_labels.py``: GeodisTK raster scan on
+the raw image, weight 0.5, threshold 0.2 as in its README, 4 iterations). The
+default rule, ``adaptive`` (:mod:`pymic_paseg.expansion.adaptive`), uses all seven
+clicks and chooses its cost and thresholds per object; of the keys above it reads
+only ``backend``, ``iterations`` and ``mask_threshold``. It was more precise on
+real anatomy and on the demo lesions (``benchmarks/expansion.py``, docs/annotation.md).
+``SeedExpansion_mask_threshold`` is only used when no mask file is
 given; the PA-Seg BraTS script used "image > its minimum", i.e. 0 for
 skull-stripped images.
 """
@@ -31,9 +37,14 @@ from pymic_paseg.expansion.intensity import INTENSITY_NORMALIZATIONS
 from pymic_paseg.geodesic import BACKENDS, COSTS
 from pymic_paseg.geodesic.backends import BackendUnavailableError, get_backend, resolve_cost
 
-__all__ = ["DEFAULT_PREFIX", "ExpansionParams"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_RULE", "PAPER_RULE", "RULES", "ExpansionParams"]
 
 DEFAULT_PREFIX = "SeedExpansion_"
+
+#: the expansion rules: ``paper`` (eq. 2, one click) and ``adaptive`` (all seven clicks).
+PAPER_RULE = "paper"
+RULES = (PAPER_RULE, "adaptive")
+DEFAULT_RULE = "adaptive"
 
 DEFAULT_EPSILON = 0.2
 DEFAULT_LAMBDA = 0.5
@@ -44,6 +55,7 @@ DEFAULT_NORMALIZATION = "none"
 
 #: key suffix -> dataclass field
 _KEYS = {
+    "rule": "rule",
     "epsilon": "epsilon",
     "lambda": "lamb",
     "iterations": "iterations",
@@ -59,6 +71,7 @@ class ExpansionParams:
     """Parameters of :func:`pymic_paseg.expansion.expand_seeds` (see the module table)."""
 
     epsilon: float = DEFAULT_EPSILON
+    rule: str = DEFAULT_RULE
     lamb: float = DEFAULT_LAMBDA
     iterations: int = DEFAULT_ITERATIONS
     backend: str = DEFAULT_BACKEND
@@ -74,6 +87,7 @@ class ExpansionParams:
         if isinstance(self.iterations, bool) or int(self.iterations) != self.iterations \
                 or self.iterations < 1:
             raise ValueError(f"iterations must be an integer >= 1. Got: {self.iterations}")
+        look_up_option(self.rule, RULES, where="rule")
         look_up_option(self.backend, BACKENDS, where="backend")
         look_up_option(self.cost, COSTS, where="cost")
         look_up_option(self.intensity_normalization, INTENSITY_NORMALIZATIONS,
@@ -92,6 +106,7 @@ class ExpansionParams:
         key = {suffix: prefix + suffix for suffix in _KEYS}
         threshold_key = key["mask_threshold"]
         params = cls(
+            rule=section.choice(key["rule"], list(RULES), DEFAULT_RULE),
             epsilon=section.float(key["epsilon"], DEFAULT_EPSILON, low=0.0, high=1.0),
             lamb=section.float(key["lambda"], DEFAULT_LAMBDA, low=0.0, high=1.0),
             iterations=section.int(key["iterations"], DEFAULT_ITERATIONS, low=1),

@@ -198,10 +198,14 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     if task.qc:
         draw_overlay(task.qc, image, partial, case.objects[0].foreground.voxel,
                      geometry.spacing_zyx, job.class_num, truth,
-                     title=f"{task.case}: epsilon={job.params.epsilon:g} (red Omega_F, "
+                     title=f"{task.case}: {_rule_title(job.params)} (red Omega_F, "
                            "green Omega_B, yellow ground truth)")
     atomic_write_image(partial, task.out, geometry.spacing, geometry.origin, geometry.direction)
     return _Outcome(task.out, metrics, sweep, task.qc)
+
+
+def _rule_title(params: ExpansionParams) -> str:
+    return f"epsilon={params.epsilon:g}" if params.rule == "paper" else f"rule {params.rule}"
 
 
 def _tasks(root: str, rows: Sequence[DatasetRow], source: ClickSource, out_dir: str,
@@ -287,6 +291,9 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     job = job or ExpansionJob()
     start = time.perf_counter()
     rows = read_dataset_csv(csv_path)
+    if job.sweep and job.params.rule != "paper":
+        raise ConfigError(f"an epsilon sweep thresholds eq. 2's geodesic distance, so it needs "
+                          f"SeedExpansion_rule = paper (--rule paper). Got: {job.params.rule!r}")
     has_truth = _check_inputs(rows, source, job.sweep, csv_path, out_dir)
     report_dir = report_dir or out_dir
     tasks = _tasks(root, rows, source, out_dir, report_dir, qc)

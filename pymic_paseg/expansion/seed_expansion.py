@@ -1,5 +1,10 @@
 """Seed expansion (PA-Seg section III-A 2, eq. 2): seven clicks -> a partial label map.
 
+:func:`expand_seeds` runs one of two rules (``rule``): ``"paper"``, eq. 2 as
+described below (this function's default), or ``"adaptive"``
+(:mod:`pymic_paseg.expansion.adaptive`, the default of the ``SeedExpansion_rule``
+setting), which also uses the background clicks.
+
 For each object the annotator gives one foreground click ``i_f`` and six
 background clicks, whose bounding box ``(lo, hi)`` (inclusive voxel corners)
 covers the object. With ``Omega`` the image, ``Omega_M`` the valid region and
@@ -43,6 +48,8 @@ from pymic_paseg.expansion.params import (
     DEFAULT_ITERATIONS,
     DEFAULT_LAMBDA,
     DEFAULT_NORMALIZATION,
+    PAPER_RULE,
+    RULES,
 )
 from pymic_paseg.geodesic import geodesic_distance
 
@@ -118,7 +125,10 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
                  epsilon: float = DEFAULT_EPSILON, lamb: float = DEFAULT_LAMBDA,
                  iterations: int = DEFAULT_ITERATIONS, backend: str = DEFAULT_BACKEND,
                  cost: str = DEFAULT_COST,
-                 intensity_normalization: str = DEFAULT_NORMALIZATION) -> np.ndarray:
+                 intensity_normalization: str = DEFAULT_NORMALIZATION,
+                 rule: str = PAPER_RULE,
+                 background_voxels: Optional[Sequence[Sequence[Sequence[int]]]] = None
+                 ) -> np.ndarray:
     """PA-Seg's partial label map from one foreground click and one box per object.
 
     Args:
@@ -135,6 +145,12 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
         backend: geodesic backend, see :func:`pymic_paseg.geodesic.available_backends`.
         cost: local edge cost (``"geodistk"``: PA-Seg's GeodisTK; ``"geos"``; ``"fastgeodis"``).
         intensity_normalization: ``"none"`` (as PA-Seg) or ``"zscore"`` (over Omega_M).
+        rule: ``"paper"`` (eq. 2, the arguments above; this function's default, whereas
+            the ``SeedExpansion_rule`` setting defaults to ``"adaptive"``) or ``"adaptive"``
+            (:mod:`pymic_paseg.expansion.adaptive`: all seven clicks; it uses ``backend``,
+            ``iterations`` and ``background_voxels`` and chooses its own cost and threshold).
+        background_voxels: per object, its background clicks ``(z, y, x)`` (on the faces
+            of its box); used by ``"adaptive"`` only; ``None``: the box faces alone.
 
     Returns:
         ``(D, H, W)`` uint8: 0 background (Omega_B), 1 foreground (Omega_F),
@@ -149,9 +165,15 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
         raise ValueError(f"class_num must be an integer in [2, {_MAX_LABEL}]. Got: {class_num}")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1]. Got: {epsilon}")
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}. Got: {rule!r}")
     shape = channels.shape[1:]
     objects = _checked_objects(foreground_voxels, boxes, shape)
     valid = _checked_valid_mask(valid_mask, shape)
+    if rule == "adaptive":
+        from pymic_paseg.expansion.adaptive import expand_adaptive
+        return expand_adaptive(channels, objects, valid, spacing, class_num,
+                               background_voxels, backend=backend, iterations=iterations)
     channels = normalize_intensity(channels, valid, intensity_normalization)
     label = np.full(shape, BACKGROUND, np.uint8)
     for _, lo, hi in objects:

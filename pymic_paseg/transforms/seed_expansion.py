@@ -18,14 +18,15 @@ it with ``PartialLabelToProbability``. Example::
     train_csv = demo_data/train_clicks.csv          ; image,label = image,click map
     train_transform = [SeedExpansion, ValidRegionMask, NormalizeWithMeanStd, RandomCrop,
                        RandomFlip, PartialLabelToProbability]
-    SeedExpansion_epsilon = 0.2
+    SeedExpansion_rule = adaptive                ; or paper (eq. 2, with SeedExpansion_epsilon)
     SeedExpansion_mask_threshold = 0
     PartialLabelToProbability_class_num = 2
 
 Config (``[dataset]``): the ``SeedExpansion_*`` keys of
-:mod:`pymic_paseg.expansion.params` (epsilon 0.2, lambda 0.5, iterations 4,
-backend torch, cost geodistk, intensity_normalization none, mask_threshold absent =
-the whole image is valid); the unlabeled value is ``PartialLabelToProbability_class_num``
+:mod:`pymic_paseg.expansion.params` (rule adaptive: all seven clicks, see
+:mod:`pymic_paseg.expansion.adaptive`; ``SeedExpansion_rule = paper`` for PA-Seg's
+eq. 2 with epsilon 0.2, lambda 0.5, iterations 4, backend torch, cost geodistk,
+intensity_normalization none; mask_threshold absent = the whole image is valid); the unlabeled value is ``PartialLabelToProbability_class_num``
 (default 2), which must match that transform's.
 
 Cost per sample: one geodesic distance per object, inside the object's box (it

@@ -143,3 +143,38 @@ def test_stage1_checkpoint_that_does_not_fit_names_file_and_keys(tmp_path):
         agent.run()
     assert str(bad) in str(err.value) and "AttentionUNet" in str(err.value)
     assert "unexpected keys" in str(err.value)
+
+
+def test_anchored_recipe_on_partial_labels_with_diagnostics(tmp_path):
+    """The anchored recipe trains from the partial-label CSV; diagnostics name every network."""
+    from helpers import AUX_NETWORK, make_partial_dataset, stage1_config
+    root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
+    (root / "diag.csv").write_text("image,label\n" + "".join(
+        f"case{i}_img.nii.gz,case{i}_lab.nii.gz\n" for i in range(2)))
+    primary, aux = tmp_path / "primary.pt", tmp_path / "aux.pt"
+    text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=1)
+    text = text.replace("supervise_type = weak_sup", "supervise_type = noisy_label")
+    text = text.replace("patch_size = [8, 16, 16]", "patch_size = [16, 16, 16]")
+    text = text.replace("[dataset]\n", f"[dataset]\ndiagnostic_csv = {root}/diag.csv\n", 1)
+    text = text.split("[weakly_supervised_learning]")[0] + AUX_NETWORK
+    text += (f"\n[noisy_label_learning]\nmethod_name = PASegSCM\nrecipe = anchored\n"
+             f"primary_checkpoint = {primary}\nauxiliary_checkpoint = {aux}\n")
+    with contextlib.redirect_stdout(io.StringIO()):
+        stage1_checkpoints(tmp_path, load_config(text, tmp_path))
+    agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+    agent.run()
+    train, valid = agent._rounds.history[-1][2], agent._rounds.history[-1][3]
+    assert {"primary/crf", "primary/vm", "auxiliary/crf"} <= set(train)
+    diag = valid["diag"]
+    assert set(diag) == {"primary", "auxiliary", "monitor_primary", "monitor_auxiliary",
+                         "monitor_mean", "agreement"}
+    for name in ("primary", "monitor_mean"):
+        assert 0.0 <= diag[name]["dice"] <= 1.0 and diag[name]["volume_ratio"] >= 0.0
+    curves = (tmp_path / "ckpt").glob("*_training_curves.csv")
+    assert "valid/diag/monitor_mean/dice" in next(curves).read_text().splitlines()[0]
+
+
+def test_anchored_recipe_without_partial_labels_fails_with_the_key(tmp_path):
+    text = make(tmp_path, iter_max=1, iter_valid=1, nll="recipe = anchored")
+    with pytest.raises(ConfigError, match="seed_labels = true needs the expanded partial"):
+        PASegSCMAgent(load_config(text, tmp_path), "train")  # before any training

@@ -21,13 +21,13 @@ def test_values_are_coerced_from_strings():
     params = ExpansionParams.from_section(_section(
         SeedExpansion_epsilon="1.5e-1", SeedExpansion_lambda="1", SeedExpansion_iterations="6",
         SeedExpansion_cost="geos", SeedExpansion_intensity_normalization="zscore",
-        SeedExpansion_mask_threshold="-0.5"))
+        SeedExpansion_mask_threshold="-0.5", SeedExpansion_rule="paper"))
     assert (params.epsilon, params.lamb, params.iterations) == (0.15, 1.0, 6)
     assert (params.cost, params.intensity_normalization, params.mask_threshold) == (
         "geos", "zscore", -0.5)
     assert params.expansion_kwargs() == dict(
         epsilon=0.15, lamb=1.0, iterations=6, backend="torch", cost="geos",
-        intensity_normalization="zscore")
+        intensity_normalization="zscore", rule="paper")
 
 
 def test_custom_prefix():

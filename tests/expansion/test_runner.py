@@ -37,7 +37,8 @@ def data(tmp_path_factory):
 def expanded(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("expanded")
     summary = run_expansion(str(data.root), str(data.csv["all"]), str(out / "partial"),
-                            str(out / "train.csv"), job=ExpansionJob(sweep=SWEEP),
+                            str(out / "train.csv"),
+                            job=ExpansionJob(ExpansionParams(rule="paper"), sweep=SWEEP),
                             source=ClickSource("dir", str(data.root / "clicks")), qc=1,
                             progress=False)
     return summary, out
@@ -129,12 +130,14 @@ def test_sweep_matches_a_full_expansion_per_epsilon(data, expanded):
 def test_click_column_and_shared_clicks_csv_give_the_same_labels(data, expanded, tmp_path):
     _, out = expanded
     run_expansion(str(data.root), str(data.root / "clicks" / "clicks.csv"), str(tmp_path / "a"),
-                  str(tmp_path / "a.csv"), progress=False)
+                  str(tmp_path / "a.csv"), progress=False,
+                  job=ExpansionJob(ExpansionParams(rule="paper")))
     cases = [read_annotation(data.root / "clicks" / f"{c.case}.nii.gz",
                              data.root / c.image, case_id=c.case) for c in data.cases]
     write_csv_annotations(cases, tmp_path / "clicks_world.csv", units="world")
     run_expansion(str(data.root), str(data.csv["all"]), str(tmp_path / "b"),
                   str(tmp_path / "b.csv"), progress=False, workers=2,
+                  job=ExpansionJob(ExpansionParams(rule="paper")),
                   source=ClickSource("table", str(tmp_path / "clicks_world.csv")))
     for record in data.cases:
         reference = _array(out / "partial" / f"{record.case}.nii.gz")
@@ -202,6 +205,10 @@ def test_settings_from_config_and_flags(tmp_path):
     assert params == ExpansionParams(epsilon=0.1, iterations=2) and class_num == 3
     assert _settings(base) == (ExpansionParams(), 2)
     assert _settings(base + ["--mask-threshold", "0"])[0].mask_threshold == 0.0
+    assert _settings(base)[0].rule == "adaptive"
+    assert _settings(base + ["--rule", "paper"])[0].rule == "paper"
+    with pytest.raises(ConfigError, match=r"\[command line\] SeedExpansion_rule = 'papr'"):
+        _settings(base + ["--rule", "papr"])
     with pytest.raises(ConfigError, match=r"\[command line\] SeedExpansion_lambda = 7: must be"):
         _settings(base + ["--lamb", "7"])
     cfg.write_text("[dataset]\nSeedExpansion_epsilom = 0.3\n")
@@ -215,6 +222,11 @@ def test_impossible_requests_are_config_errors(data, tmp_path):
     images_only.write_text(f"image\n{data.cases[0].image}\n")
     with pytest.raises(ConfigError, match="needs the dense ground truth"):
         run_expansion(str(data.root), str(images_only), str(tmp_path / "p"),
+                      str(tmp_path / "t.csv"),
+                      job=ExpansionJob(ExpansionParams(rule="paper"), sweep=(0.2,)),
+                      source=ClickSource("dir", str(data.root / "clicks")), progress=False)
+    with pytest.raises(ConfigError, match="sweep .* needs SeedExpansion_rule = paper"):
+        run_expansion(str(data.root), str(data.csv["all"]), str(tmp_path / "p"),
                       str(tmp_path / "t.csv"), job=ExpansionJob(sweep=(0.2,)),
                       source=ClickSource("dir", str(data.root / "clicks")), progress=False)
     with pytest.raises(ConfigError, match="has no 'clicks' column"):
