@@ -2,7 +2,8 @@
 
 Sub-commands::
 
-    pymic_run train CFG [PyMIC options] [--resume] [--device D] [--set SEC.KEY=VAL ...]
+    pymic_run train CFG [PyMIC options] [--resume] [--dry-run] [--device D] [--set SEC.KEY=VAL ...]
+    pymic_run check CFG [--stage train|test] [--set SEC.KEY=VAL ...]
     pymic_run test  CFG [PyMIC options] [--device D] [--set SEC.KEY=VAL ...]
     pymic_run preprocess CFG
     pymic_run list
@@ -14,8 +15,10 @@ dispatch to the device-aware agents (:mod:`pymic_paseg.agents.routing`) and
 then call PyMIC's own ``main()`` with the remaining arguments, so every PyMIC
 option (``--train_csv``, ``--ckpt_dir``, ``--iter_max``, ``--gpus`` ...) works.
 
-Exit codes: 0 success; 1 a run failed (e.g. some test cases, a bad checkpoint);
-2 usage or configuration error (one line on stderr, no traceback).
+Exit codes: 0 success; 1 a run failed (e.g. some test cases, a bad checkpoint,
+non-finite gradients); 2 usage or configuration error (one line on stderr, no
+traceback); 128 + N stopped by signal N (130 SIGINT, 143 SIGTERM) after saving
+what had finished (a training checkpoint, the finished cases of a batch).
 """
 from __future__ import annotations
 
@@ -60,12 +63,22 @@ def _check_config_file(path: str) -> None:
         raise UsageError(f"config file {path} has no [sections]")
 
 
-def _patch_pymic_parsing(overrides: dict) -> None:
+class _DryRunDone(Exception):
+    """Raised inside PyMIC's main() once ``train --dry-run`` has checked the config."""
+
+    def __init__(self, faults: List[str]):
+        super().__init__(f"{len(faults)} fault(s)")
+        self.faults = faults
+
+
+def _patch_pymic_parsing(overrides: dict, dry_run: bool = False) -> None:
     """Wrap PyMIC's config parsing for the entry-point modules.
 
     * ``gpus = []`` crashes PyMIC's list parser (IndexError on ''): treat as empty list;
     * PyMIC prints every key while parsing: keep that out of the terminal;
-    * apply our own options (``--resume``, ``--device``) after PyMIC's.
+    * apply our own options (``--resume``, ``--device``) after PyMIC's;
+    * validate the whole config (:mod:`pymic_paseg.config_check`) before PyMIC
+      dispatches to an agent or reads any data.
     """
     import pymic.net_run.predict as predict
     import pymic.net_run.train as train
@@ -84,38 +97,68 @@ def _patch_pymic_parsing(overrides: dict) -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             return pc.parse_config(args)
 
-    def synchronize(config):
-        for section, values in overrides.items():  # before PyMIC derives keys from them
-            config.setdefault(section, {}).update(values)
-        return pc.synchronize_config(config)
+    def synchronizer(stage):
+        def synchronize(config):
+            from pymic_paseg.config_check import validate_config
+            for section, values in overrides.items():  # before PyMIC derives keys from them
+                config.setdefault(section, {}).update(values)
+            if dry_run:  # `train --dry-run`: every fault, then stop before PyMIC runs
+                from pymic_paseg.checkup import dry_run_faults
+                raise _DryRunDone(dry_run_faults(config, stage))
+            validate_config(config, stage)  # before PyMIC derives keys, dispatches, reads data
+            return pc.synchronize_config(config)
+        return synchronize
 
-    for module in (train, predict):
+    for module, stage in ((train, "train"), (predict, "test")):
         module.parse_config = quiet_parse
-        module.synchronize_config = synchronize
+        module.synchronize_config = synchronizer(stage)
 
 
 def _run_pymic(main: Callable[[], None], prog: str, cfg: str, rest: Sequence[str],
-               overrides: dict) -> int:
+               overrides: dict, dry_run: bool = False) -> int:
     import pymic_paseg
     from pymic_paseg.agents.routing import install_routing
     _check_config_file(cfg)
     pymic_paseg.register()
     install_routing()
-    _patch_pymic_parsing(overrides)
+    _patch_pymic_parsing(overrides, dry_run)
     saved = sys.argv
     sys.argv = [prog, cfg, *rest]
     try:
         main()
+    except _DryRunDone as done:
+        return _report_check(cfg, "train", done.faults)
     finally:
         sys.argv = saved
     return EXIT_OK
 
 
+def _report_check(cfg: str, stage: str, faults: List[str]) -> int:
+    """Print each fault on its own line (stderr, exit 2), or one OK line (stdout, exit 0)."""
+    for fault in faults:
+        print(f"{PROG} check: {cfg}: {fault}", file=sys.stderr)
+    if faults:
+        print(f"{PROG} check: {cfg}: {len(faults)} fault(s) for the {stage} stage",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{cfg}: no fault found for the {stage} stage (config, CSV files and images, "
+          "transforms, agent, network, loss, checkpoints)")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- commands
 def _overrides(args: argparse.Namespace) -> dict:
-    """Our options as ``{section: {key: value}}``, applied after PyMIC parsed the config."""
+    """Our options as ``{section: {key: value}}``, applied after PyMIC parsed the config.
+
+    An unknown ``--set`` section or key is a ``ConfigError`` naming the closest match.
+    """
     from pymic.util.parse_config import parse_value_from_string
+
+    from pymic_paseg.config_check import check_override
     overrides: dict = {}
+    parser = configparser.ConfigParser()
+    parser.read(args.cfg, encoding="utf-8")
+    sections = {name: list(parser[name]) for name in parser.sections()}
     for item in getattr(args, "set", None) or []:
         target, sep, value = item.partition("=")
         section, dot, key = target.partition(".")
@@ -123,6 +166,7 @@ def _overrides(args: argparse.Namespace) -> dict:
             raise UsageError(f"--set {item!r}: expected SECTION.KEY=VALUE, "
                              "e.g. --set training.iter_max=200")
         text = value.strip()
+        check_override(sections, section.strip(), key.strip())
         overrides.setdefault(section.strip(), {})[key.strip().lower()] = \
             parse_value_from_string(text) if text else None
     if getattr(args, "resume", False):
@@ -136,7 +180,25 @@ def _overrides(args: argparse.Namespace) -> dict:
 def cmd_train(args: argparse.Namespace, rest: List[str]) -> int:
     _check_config_file(args.cfg)
     import pymic.net_run.train as train
-    return _run_pymic(train.main, "pymic_train", args.cfg, rest, _overrides(args))
+    return _run_pymic(train.main, "pymic_train", args.cfg, rest, _overrides(args),
+                      dry_run=getattr(args, "dry_run", False))
+
+
+def cmd_check(args: argparse.Namespace, rest: List[str]) -> int:
+    """``pymic_run check CFG``: every fault of the config for a stage, nothing run."""
+    import pymic.util.parse_config as pc
+
+    import pymic_paseg
+    from pymic_paseg.checkup import dry_run_faults
+    _check_config_file(args.cfg)
+    overrides = _overrides(args)
+    pymic_paseg.register()
+    with contextlib.redirect_stdout(io.StringIO()):
+        config = pc.parse_config(argparse.Namespace(cfg=args.cfg))
+    for section, values in overrides.items():
+        config.setdefault(section, {}).update(values)
+    stage = args.stage or ("train" if "training" in config else "test")
+    return _report_check(args.cfg, stage, dry_run_faults(config, stage))
 
 
 def cmd_test(args: argparse.Namespace, rest: List[str]) -> int:
@@ -225,10 +287,19 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "train":
             cmd.add_argument("--resume", action="store_true",
                              help="continue from the latest checkpoint in ckpt_dir")
+            cmd.add_argument("--dry-run", action="store_true",
+                             help="report every fault of the config (as `check`), do not train")
         cmd.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the config)")
         cmd.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                          help="override any config value (repeatable)")
         cmd.set_defaults(func=func, passthrough=True)
+    chk = sub.add_parser("check", help="report every fault of a config; nothing is trained")
+    chk.add_argument("cfg")
+    chk.add_argument("--stage", choices=("train", "test"),
+                     help="default: train if the config has [training], else test")
+    chk.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                     help="override any config value (repeatable)")
+    chk.set_defaults(func=cmd_check, passthrough=False)
     pre = sub.add_parser("preprocess", help="PyMIC preprocessing")
     pre.add_argument("cfg")
     pre.set_defaults(func=cmd_preprocess, passthrough=True)
@@ -272,7 +343,8 @@ def _error_types():
     from pymic_paseg.config import ConfigError
     from pymic_paseg.errors import CheckpointError, InferenceError
     from pymic_paseg.registry import RegistrationError
-    return (ConfigError, RegistrationError), (CheckpointError, InferenceError)
+    return ((ConfigError, RegistrationError),
+            (CheckpointError, InferenceError, FloatingPointError))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -283,12 +355,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
-            raise UsageError("missing sub-command (train, test, preprocess, list, demo, reproduce, demo-data, "
-                             "clicks, expand); "
+            raise UsageError("missing sub-command (train, test, check, preprocess, list, demo, "
+                             "reproduce, demo-data, clicks, expand); "
                              f"see `{PROG} --help`")
         if rest and not args.passthrough:
             raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
         usage_errors, run_errors = _error_types()
+        from pymic_paseg.errors import Interrupted as interrupted
         try:
             return args.func(args, rest)
         except usage_errors as exc:
@@ -297,6 +370,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except run_errors as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return EXIT_FAILED
+        except interrupted as exc:  # SIGINT/SIGTERM: what finished was saved
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return exc.exit_code
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -10,7 +10,7 @@
                      [--iterations K] [--backend B] [--cost C]
                      [--intensity-normalization N] [--mask-threshold T] [--class-num C]
                      [--workers N] [--metrics PATH] [--report-dir DIR] [--sweep LIST]
-                     [--qc N] [--quiet]
+                     [--qc N] [--nonfinite error|mask] [--quiet]
 
 ``expand`` takes the ``SeedExpansion_*`` keys from the ``[dataset]`` section of
 ``--config`` (a PyMIC config file) and lets each flag override its key (table
@@ -176,7 +176,7 @@ def cmd_expand(args: argparse.Namespace, rest: List[str]) -> int:
         source = ClickSource("table", args.clicks_csv)
     else:
         source = ClickSource("column")
-    job = ExpansionJob(params, class_num, tuple(args.sweep or ()))
+    job = ExpansionJob(params, class_num, tuple(args.sweep or ()), nonfinite=args.nonfinite)
     summary = run_expansion(args.root, args.csv, args.out, args.out_csv, job=job, source=source,
                             workers=args.workers, metrics_path=args.metrics,
                             report_dir=args.report_dir, qc=args.qc, progress=not args.quiet)
@@ -243,6 +243,9 @@ def _add_expand(sub) -> None:
                         help="epsilon values, e.g. 0.05,0.1,0.2: sweep.csv and sweep.png")
     parser.add_argument("--qc", type=_count, default=0, metavar="N",
                         help="QC overlay PNGs of the first N cases (default 0)")
+    parser.add_argument("--nonfinite", choices=("error", "mask"), default="error",
+                        help="NaN/inf image voxels: fail the case (default) or warn and "
+                             "leave them out of Omega_M")
     parser.set_defaults(func=cmd_expand, passthrough=False)
 
 

@@ -153,7 +153,11 @@ class Section:
             number = _parse_number(value)
         except ValueError:
             raise self.fail(key, value, "must be a number" + (f" {rule}" if rule else "")) from None
-        if math.isnan(number) or not self._in_range(number, low, high, low_open, high_open):
+        if math.isnan(number):
+            raise self.fail(key, value, f"must be a number {rule}".rstrip())
+        if math.isinf(number):
+            raise self.fail(key, value, f"must be a finite number {rule}".rstrip())
+        if not self._in_range(number, low, high, low_open, high_open):
             raise self.fail(key, value, f"must be a number {rule}".rstrip())
         return number
 

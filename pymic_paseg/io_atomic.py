@@ -15,7 +15,7 @@ from typing import Iterator, Union
 
 PathLike = Union[str, os.PathLike]
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_text", "remove_temporaries"]
 
 
 def _suffix(path: Path) -> str:
@@ -44,6 +44,15 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def remove_temporaries(path: PathLike) -> None:
+    """Remove the temporary files of ``path`` that a killed writer left behind."""
+    final = Path(path)
+    if final.parent.is_dir():
+        for tmp in final.parent.glob(f".tmp-{final.name}-*"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
 
 def atomic_write_text(path: PathLike, text: str) -> None:

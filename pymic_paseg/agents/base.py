@@ -22,7 +22,9 @@ import torch
 from pymic.net_run.agent_seg import SegmentationAgent
 
 from pymic_paseg.agents.diagnostics import TrainingDiagnostics
+from pymic_paseg.agents.guards import gradients_ok
 from pymic_paseg.agents.loop import DeviceAwareLoop
+from pymic_paseg.agents.rng_state import CountingIterator
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ Terms = Dict[str, torch.Tensor]
 
 class PasegSegAgent(DeviceAwareLoop, SegmentationAgent):
     """Segmentation agent running the shared loop; subclasses add loss terms."""
+
+    counts_iterations = True
 
     def __init__(self, config, stage: str = "train"):
         super().__init__(config, stage)
@@ -64,8 +68,8 @@ class PasegSegAgent(DeviceAwareLoop, SegmentationAgent):
     def next_batch(self) -> Dict[str, Any]:
         try:
             return next(self.trainIter)
-        except StopIteration:
-            self.trainIter = iter(self.train_loader)
+        except StopIteration:  # a new epoch; the iterator records where it started
+            self.trainIter = CountingIterator(self.train_loader)
             return next(self.trainIter)
 
     def prepare_batch(self, data: Dict[str, Any]) -> Batch:
@@ -79,12 +83,15 @@ class PasegSegAgent(DeviceAwareLoop, SegmentationAgent):
 
     # ------------------------------------------------------------ inner loop
     def training(self) -> Dict[str, Any]:
-        iter_valid = self.loop_settings.iter_valid
+        count = self.round_length()
         sums: Dict[str, float] = defaultdict(float)
         data_time = step_time = 0.0
+        done = skipped = 0
         for member in self.members:
             member.net.train()
-        for _ in range(iter_valid):
+        for _ in range(count):
+            if self.stop_requested():  # SIGINT / SIGTERM: the loop saves and exits
+                break
             t0 = time.time()
             batch = self.prepare_batch(self.next_batch())
             t1 = time.time()
@@ -97,15 +104,21 @@ class PasegSegAgent(DeviceAwareLoop, SegmentationAgent):
                                          + str({m: {k: float(v) for k, v in t.items()}
                                                 for m, t in losses.items()}))
             total.backward()
-            for member in self.members:
-                member.optimizer.step()
+            if gradients_ok(self.members, self.glob_it, self.loop_settings.nonfinite_gradients):
+                for member in self.members:
+                    member.optimizer.step()
+            else:
+                skipped += 1
             self.glob_it += 1
+            done += 1
             data_time, step_time = data_time + t1 - t0, step_time + time.time() - t1
             self._accumulate(sums, losses)
             self._rounds.step(1, loss=float(total.detach()))
-        scalars: Dict[str, Any] = {k: v / iter_valid for k, v in sums.items()}
+        scalars: Dict[str, Any] = {k: v / max(done, 1) for k, v in sums.items()}
         for name, weight in self.term_weights().items():
             scalars[f"weight_{name}"] = float(weight)
+        if skipped:
+            scalars["skipped_steps"] = skipped
         scalars.update(data_time=data_time, forward_time=step_time)
         return scalars
 

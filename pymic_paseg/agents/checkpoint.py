@@ -7,7 +7,8 @@ Layout in ``ckpt_dir`` (PyMIC's, so ``pymic_test`` and ``ckpt_mode`` keep workin
 
 Each ``.pt`` holds PyMIC's keys (``iteration``, ``model_state_dict``,
 ``optimizer_state_dict``, ``valid_pred``) plus ours for exact resumption
-(``scheduler_state_dict``, ``best_valid_dice``, ``best_iteration``, ``extra``).
+(``scheduler_state_dict``, ``best_valid_dice``, ``best_iteration``, ``extra``, and the
+random states ``rng`` and ``data_position`` of :mod:`pymic_paseg.agents.rng_state`).
 Files are loaded with ``weights_only=True``: a checkpoint is untrusted input.
 """
 from __future__ import annotations
@@ -22,8 +23,9 @@ import torch
 from pymic_paseg.errors import CheckpointError
 from pymic_paseg.io_atomic import atomic_path, atomic_write_text
 
-__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "load_model_weights",
-           "read_pointer", "write_pointer", "checkpoint_file", "find_checkpoint"]
+__all__ = ["CheckpointError", "remove_stale_temp_files", "save_checkpoint", "load_checkpoint",
+           "load_model_weights", "read_pointer", "write_pointer", "checkpoint_file",
+           "find_checkpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,17 @@ logger = logging.getLogger(__name__)
 def save_checkpoint(state: Dict[str, Any], path: os.PathLike | str) -> None:
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def remove_stale_temp_files(ckpt_dir: os.PathLike | str) -> None:
+    """Remove ``.tmp-*`` files a killed run left in ``ckpt_dir`` (called before training)."""
+    folder = Path(ckpt_dir)
+    stale = sorted(folder.glob(".tmp-*")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        logger.warning("removed %d temporary file(s) left by an interrupted run in %s: %s",
+                       len(stale), folder, ", ".join(p.name for p in stale))
 
 
 def load_checkpoint(path: os.PathLike | str, map_location: Any = "cpu") -> Dict[str, Any]:

@@ -26,6 +26,7 @@ from pymic_paseg.agents.device import resolve_device
 from pymic_paseg.config import Section
 from pymic_paseg.errors import InferenceError
 from pymic_paseg.io_atomic import atomic_path
+from pymic_paseg.io_guard import check_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ class InferenceMixin:
             name = data["names"][0][i]
             save_name = self._output_name(name, test)
             reference = os.path.join(root, name)
+            check_outputs({"prediction": os.path.join(output_dir, save_name)}, [reference])
             with atomic_path(os.path.join(output_dir, save_name)) as tmp:
                 save_nd_array_as_image(output[i], tmp, reference)
             if test.get("save_probability", False):

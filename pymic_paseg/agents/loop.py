@@ -31,8 +31,12 @@ from torch.optim import lr_scheduler
 from pymic_paseg.agents import checkpoint as ckpt
 from pymic_paseg.agents.device import DevicePlan, resolve_device
 from pymic_paseg.agents.inference import InferenceMixin
+from pymic_paseg.agents.rng_state import (capture_rng, current_position, restore_rng,
+                                          resume_iterator)
 from pymic_paseg.agents.settings import LoopSettings, coerce_numeric_strings
 from pymic_paseg.agents.tracking import RoundLogger
+from pymic_paseg.errors import Interrupted
+from pymic_paseg.interrupts import StopSignals
 from pymic_paseg.preflight import check_names
 
 logger = logging.getLogger(__name__)
@@ -58,6 +62,10 @@ class TrainMember:
 
 class DeviceAwareLoop(InferenceMixin):
     """Outer loop: device, members, resume, validation rounds, checkpoints, logging."""
+
+    #: True when ``training()`` advances ``glob_it`` per iteration and honours
+    #: :meth:`round_length` and :meth:`stop_requested` (ours); PyMIC's agents run whole rounds.
+    counts_iterations = False
 
     def __init__(self, config, stage: str = "train"):
         from pymic_paseg.registry import register
@@ -92,6 +100,15 @@ class DeviceAwareLoop(InferenceMixin):
 
     def on_train_end(self) -> None:
         """Called once after the last round."""
+
+    def round_length(self) -> int:
+        """Iterations of the current round (shorter after resuming mid-round)."""
+        return getattr(self, "_round_iters", None) or self.loop_settings.iter_valid
+
+    def stop_requested(self) -> bool:
+        """Whether SIGINT/SIGTERM asked the loop to save and stop."""
+        stop = getattr(self, "_stop", None)
+        return stop is not None and stop.requested
 
     # ------------------------------------------------------------ setup
     def _place_members(self) -> None:
@@ -140,6 +157,8 @@ class DeviceAwareLoop(InferenceMixin):
                     member.best_it = int(state.get("best_iteration", 0))
                     states.append(state)
                 self.load_extra_state(states[0].get("extra", {}) or {})
+                self._resume_rng = states[0].get("rng")
+                self._resume_position = states[0].get("data_position")
                 logger.info("resuming from iteration %d (%s)", it, s.ckpt_dir)
                 return it
             logger.info("resume requested but %s has no checkpoint yet: starting from 0",
@@ -162,48 +181,79 @@ class DeviceAwareLoop(InferenceMixin):
     def train_valid(self) -> None:
         from tensorboardX import SummaryWriter
         s = self.loop_settings
+        ckpt.remove_stale_temp_files(s.ckpt_dir)
         self.members = self.build_members()
         self._place_members()
+        self._resume_rng = self._resume_position = None
         start_it = self._restore()
         self._create_optimizers(start_it)
         self.create_loss_calculator()
-        self.trainIter = iter(self.train_loader)
+        self.trainIter = resume_iterator(self.train_loader, self._resume_position)
         if getattr(self, "train_loader_unlab", None) is not None:  # PyMIC's SSL agents
             self.trainIter_unlab = iter(self.train_loader_unlab)
+        restore_rng(self._resume_rng)  # after the iterator: it may draw from the RNGs
         self.summ_writer = SummaryWriter(s.ckpt_dir)
         self.glob_it = start_it
         suffix = f"_from_{start_it}" if start_it else ""  # a resumed run keeps the first file
         curves = os.path.join(s.ckpt_dir, f"{s.prefix}_training_curves{suffix}.csv")
-        rounds = RoundLogger(self.summ_writer, total=s.iter_max, start=start_it,
-                             progress=s.progress, curves_csv=curves)
-        self._rounds = rounds
-        valid_scalars = None
+        self._rounds = RoundLogger(self.summ_writer, total=s.iter_max, start=start_it,
+                                   progress=s.progress, curves_csv=curves)
         self.on_train_start(start_it)
-        for it in range(start_it, s.iter_max, s.iter_valid):
-            lr_value = self.members[0].optimizer.param_groups[0]["lr"]
-            t_start = time.perf_counter()
-            train_scalars = self.training()
-            t_train = time.perf_counter()
-            valid_scalars = self.validation()
-            t_valid = time.perf_counter()
-            self._step_schedulers(valid_scalars)
-            self.glob_it = it + s.iter_valid
-            rounds.log(self.glob_it, lr_value, train_scalars, valid_scalars)
-            stop = self._track_and_save(valid_scalars)
-            self.on_round_end(self.glob_it)
-            rounds.log_time(self.glob_it, train_scalars, train=t_train - t_start,
-                            valid=t_valid - t_train,
-                            other=time.perf_counter() - t_valid)
-            if stop:
-                logger.info("early stop at iteration %d", self.glob_it)
-                break
-        rounds.close()
+        try:
+            with StopSignals("saving a checkpoint at the current iteration, then stopping") \
+                    as self._stop:
+                self._rounds_from(start_it)
+        finally:
+            self._rounds.close()
+            self.summ_writer.close()
         for member in self.members:
             if member.best_it:
                 logger.info("%s: best iteration %d, valid dice %.4f", member.name,
                             member.best_it, member.best_dice)
         self.on_train_end()
-        self.summ_writer.close()
+
+    def _rounds_from(self, it: int) -> None:
+        s, rounds = self.loop_settings, self._rounds
+        while it < s.iter_max:
+            end = min((it // s.iter_valid + 1) * s.iter_valid, s.iter_max)
+            self._round_iters = end - it
+            lr_value = self.members[0].optimizer.param_groups[0]["lr"]
+            t_start = time.perf_counter()
+            train_scalars = self.training()
+            if not self.counts_iterations:
+                self.glob_it = end
+            if self.stop_requested() and self.glob_it < end:
+                self._save_and_stop()
+            t_train = time.perf_counter()
+            valid_scalars = self.validation()
+            t_valid = time.perf_counter()
+            self._step_schedulers(valid_scalars)
+            self.glob_it = it = end
+            rounds.log(self.glob_it, lr_value, train_scalars, valid_scalars)
+            self.summ_writer.flush()  # a killed run keeps its curves
+            stop = self._track_and_save(valid_scalars)
+            self.on_round_end(self.glob_it)
+            rounds.log_time(self.glob_it, train_scalars, train=t_train - t_start,
+                            valid=t_valid - t_train,
+                            other=time.perf_counter() - t_valid)
+            if self.stop_requested():
+                self._save_and_stop()
+            if stop:
+                logger.info("early stop at iteration %d", self.glob_it)
+                break
+
+    def _save_and_stop(self) -> None:
+        """Write the checkpoint of the current iteration (if not yet) and raise Interrupted."""
+        s, it = self.loop_settings, self.glob_it
+        path = ckpt.checkpoint_file(s.ckpt_dir, self.members[0].prefix, it)
+        if ckpt.read_pointer(s.ckpt_dir, self.members[0].prefix, "latest") != it:
+            for member in self.members:
+                state = self._state(member, it, None, member.module().state_dict())
+                ckpt.save_checkpoint(state, ckpt.checkpoint_file(s.ckpt_dir, member.prefix, it))
+                ckpt.write_pointer(s.ckpt_dir, member.prefix, "latest", it)
+        raise Interrupted(f"training stopped by {self._stop.name()} at iteration {it}; "
+                          f"checkpoint {path}; continue with `pymic_run train CFG --resume`",
+                          self._stop.signum)
 
     def _step_schedulers(self, valid_scalars: Optional[Dict[str, Any]]) -> None:
         for index, member in enumerate(self.members):
@@ -226,7 +276,11 @@ class DeviceAwareLoop(InferenceMixin):
         state = {"iteration": int(iteration), "model_state_dict": weights,
                  "optimizer_state_dict": member.optimizer.state_dict(),
                  "best_valid_dice": float(member.best_dice),
-                 "best_iteration": int(member.best_it), "extra": self.extra_state()}
+                 "best_iteration": int(member.best_it), "extra": self.extra_state(),
+                 "rng": capture_rng()}
+        position = current_position(getattr(self, "trainIter", None))
+        if position is not None:
+            state["data_position"] = position
         if member.scheduler is not None:
             state["scheduler_state_dict"] = member.scheduler.state_dict()
         if valid_dice is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, List, Mapping, MutableMapping, Optional
 
 from pymic_paseg.agents.checkpoint import checkpoint_location
+from pymic_paseg.agents.guards import NONFINITE_ACTIONS
 from pymic_paseg.config import ConfigError, Section
 
 __all__ = ["LoopSettings", "coerce_numeric_strings"]
@@ -46,7 +47,9 @@ class LoopSettings:
     only at the end), ``early_stop_patience``, ``ckpt_init_name`` and
     ``ckpt_init_mode`` (0 = initialise weights, 1 = also resume iteration and
     optimizer), ``resume`` (*ours*, bool: continue from ``{prefix}_latest.txt``
-    if it exists) and ``progress`` (*ours*, bool: show a progress bar).
+    if it exists), ``progress`` (*ours*, bool: show a progress bar) and
+    ``nonfinite_gradients`` (*ours*, ``stop`` (default) or ``skip``: what the gradient
+    guard of :mod:`pymic_paseg.agents.guards` does with NaN/inf gradients).
     """
 
     ckpt_dir: str
@@ -59,6 +62,7 @@ class LoopSettings:
     init_name: Optional[str]
     init_mode: int
     progress: bool
+    nonfinite_gradients: str = "stop"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "LoopSettings":
@@ -82,7 +86,9 @@ class LoopSettings:
                    early_stop=sec.int("early_stop_patience", None, low=1),
                    resume=sec.bool("resume", False),
                    init_name=sec.str("ckpt_init_name", None), init_mode=init_mode,
-                   progress=sec.bool("progress", True))
+                   progress=sec.bool("progress", True),
+                   nonfinite_gradients=sec.choice("nonfinite_gradients", NONFINITE_ACTIONS,
+                                                  "stop"))
 
     def init_path(self) -> Optional[str]:
         """PyMIC resolves ``ckpt_init_name`` inside ``ckpt_dir``; we also accept a path."""

@@ -15,16 +15,22 @@ offline seed expansion (:mod:`pymic_paseg.expansion.runner`):
   :func:`write_rows_csv` writes a CSV file atomically.
 
 Worker processes are started with ``spawn``: PyTorch's thread pools do not survive
-``fork`` reliably.
+``fork`` reliably. They ignore SIGINT (the parent decides), and on Linux the kernel
+kills them when the parent dies (``PR_SET_PDEATHSIG``), even by SIGKILL. With a
+:class:`~pymic_paseg.interrupts.StopSignals`, SIGINT/SIGTERM cancel the queued cases
+and end the running ones at once; the caller writes what finished.
 """
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import io
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
@@ -33,15 +39,21 @@ from tqdm import tqdm
 
 from pymic_paseg.annotation.model import case_id_from_path
 from pymic_paseg.config import ConfigError
-from pymic_paseg.io_atomic import atomic_write_text
+from pymic_paseg.io_atomic import atomic_write_text, remove_temporaries
+from pymic_paseg.interrupts import StopSignals
+from pymic_paseg.io_guard import check_outputs
 
-__all__ = ["CaseFailure", "DatasetRow", "output_paths", "read_dataset_csv", "resolve",
-           "root_relative", "run_cases", "write_rows_csv"]
+__all__ = ["CaseFailure", "DatasetRow", "discard_unfinished", "output_paths", "read_dataset_csv",
+           "resolve", "root_relative", "row_inputs", "run_cases", "write_rows_csv"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_JOIN_S = 5.0  # how long a stopped worker may take to unwind its case before SIGKILL
+_POLL_S = 0.2  # how often the parent looks for a stop request while workers run
 
 #: exceptions whose message speaks for itself; others are reported with their type.
 _PLAIN_ERRORS = (ValueError, OSError, KeyError)
@@ -127,13 +139,15 @@ def output_paths(rows: Sequence[DatasetRow], out_dir: str, root: str) -> List[st
         if name in seen:
             raise ConfigError(f"cases {seen[name]!r} and {row.case!r} would both write "
                               f"{path}: image file names must be unique")
-        inputs = {os.path.realpath(resolve(root, v)) for v in row.values.values() if v}
-        if os.path.realpath(path) in inputs:
-            raise ConfigError(f"case {row.case!r}: the output {path} would replace one of its "
-                              "input files; choose another output folder")
+        check_outputs({"output": path}, row_inputs(row, root), context=f"case {row.case!r}: ")
         seen[name] = row.case
         paths.append(path)
     return paths
+
+
+def row_inputs(row: DatasetRow, root: str) -> List[str]:
+    """Every value of ``row`` as a path under ``root`` (the files a command may read)."""
+    return [resolve(root, v) for v in row.values.values() if v]
 
 
 def resolve(root: str, path: str) -> str:
@@ -164,17 +178,77 @@ def _describe(err: BaseException) -> str:
     return text if isinstance(err, _PLAIN_ERRORS) else f"{type(err).__name__}: {text}"
 
 
+class _Terminated(BaseException):
+    """Raised in a worker by SIGTERM during a case: unwinds it (temporary files removed)."""
+
+
+_IN_CASE = False
+
+
+def _on_sigterm(signum, frame) -> None:
+    if _IN_CASE:
+        raise _Terminated()
+    os._exit(128 + signum)
+
+
 def _guarded(function: Callable[[T], R], item: T) -> Tuple[Optional[R], Optional[str]]:
     """``(result, None)`` or ``(None, message)``: a failing case never stops the batch."""
+    global _IN_CASE
+    _IN_CASE = True
     try:
         return function(item), None
+    except _Terminated:  # the batch was stopped: the case was unwound, end the worker now
+        os._exit(128 + signal.SIGTERM)
     except Exception as err:  # noqa: BLE001 - reported per case, the batch goes on
         logger.debug("case failed", exc_info=True)
         return None, _describe(err)
+    finally:
+        _IN_CASE = False
+
+
+def discard_unfinished(outputs: Sequence[str], results: Sequence[Optional[object]],
+                       since: float) -> None:
+    """After a stopped batch: remove what unfinished cases wrote (their temporary files, and
+    an output written after ``since`` whose result never reached this process), so the
+    output folder holds exactly the cases the CSV lists (and older files)."""
+    for path, result in zip(outputs, results):
+        if result is not None:
+            continue
+        remove_temporaries(path)
+        with contextlib.suppress(OSError):
+            if os.path.getmtime(path) >= since:
+                os.remove(path)
+                logger.info("removed %s: its case did not finish", path)
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: leave SIGINT to the parent, and die with it (Linux: PR_SET_PDEATHSIG)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _stop_pool(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Cancel the queued cases and end the running ones now."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    # no Future.cancel(): the pool marks the queued cases broken once its workers are gone
+    for process in processes:  # SIGTERM: the case in progress is unwound, then the worker ends
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        process.join(timeout=_JOIN_S)
+        if process.is_alive():
+            process.kill()
 
 
 def run_cases(function: Callable[[T], R], items: Sequence[T], names: Sequence[str], *,
-              workers: int = 1, desc: str = "cases", progress: bool = True
+              workers: int = 1, desc: str = "cases", progress: bool = True,
+              stop: Optional[StopSignals] = None
               ) -> Tuple[List[Optional[R]], List[CaseFailure]]:
     """Call ``function`` on every item; collect results in input order and the failures.
 
@@ -182,9 +256,13 @@ def run_cases(function: Callable[[T], R], items: Sequence[T], names: Sequence[st
         function: a picklable callable (module-level function or ``functools.partial``).
         items: one per case.
         names: the case names, for failures and logs.
-        workers: 1 runs in this process; more use a ``spawn`` process pool.
+        workers: 1 runs in this process; more use a ``spawn`` process pool whose workers
+            ignore SIGINT and end with this process.
         desc: label of the progress bar.
         progress: show the tqdm bar.
+        stop: when given and a signal arrives (``stop.requested``), queued cases are
+            cancelled and running workers ended at once; unfinished cases get ``None``
+            and no failure.
 
     Returns:
         ``(results, failures)``: ``results[i]`` is ``None`` where case ``i`` failed.
@@ -193,10 +271,13 @@ def run_cases(function: Callable[[T], R], items: Sequence[T], names: Sequence[st
         raise ValueError(f"workers must be an integer >= 1. Got: {workers}")
     results: List[Optional[R]] = [None] * len(items)
     messages: Dict[int, str] = {}
+    stopped = (lambda: stop is not None and stop.requested)
     bar = tqdm(total=len(items), desc=desc, unit="case", disable=not progress)
     with bar:
         if workers == 1 or len(items) <= 1:
             for i, item in enumerate(items):
+                if stopped():
+                    break
                 results[i], error = _guarded(function, item)
                 if error is not None:
                     messages[i] = error
@@ -204,19 +285,27 @@ def run_cases(function: Callable[[T], R], items: Sequence[T], names: Sequence[st
         else:
             pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=min(workers, len(items)),
-                mp_context=multiprocessing.get_context("spawn"))
-            with pool:
-                futures = {pool.submit(_guarded, function, item): i
-                           for i, item in enumerate(items)}
-                for future in concurrent.futures.as_completed(futures):
-                    i = futures[future]
-                    try:
-                        results[i], error = future.result()
-                    except Exception as err:  # noqa: BLE001 - e.g. a worker died
-                        error = _describe(err)
-                    if error is not None:
-                        messages[i] = error
-                    bar.update()
+                mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                initargs=(os.getpid(),))
+            futures = {pool.submit(_guarded, function, item): i for i, item in enumerate(items)}
+            pending = set(futures)
+            try:
+                while pending and not stopped():
+                    done, pending = concurrent.futures.wait(
+                        pending, timeout=_POLL_S, return_when=concurrent.futures.FIRST_COMPLETED)
+                    for future in done:
+                        i = futures[future]
+                        try:
+                            results[i], error = future.result()
+                        except Exception as err:  # noqa: BLE001 - e.g. a worker died
+                            error = _describe(err)
+                        if error is not None:
+                            messages[i] = error
+                        bar.update()
+            finally:
+                if pending:
+                    _stop_pool(pool)
+                pool.shutdown(wait=True)
     failures = [CaseFailure(names[i], messages[i]) for i in sorted(messages)]
     for failure in failures:
         logger.warning("%s failed: %s", failure.case, failure.message)

@@ -23,9 +23,12 @@ than ``min_size`` voxels are ignored):
   extreme; across, the coordinates stay within the object's extent).
 
 A background click that would leave the image is clipped to the border voxel
-and noted in ``ObjectAnnotation.notes`` (and logged). Its box then reaches the
-image border; if the object itself touches the border, the click lies on the
-object's extreme plane and validation may report a degenerate box.
+and noted in ``ObjectAnnotation.notes`` (and logged); its box then reaches the
+image border. An object that touches the image border leaves no room for a
+background click beyond it (the margin would be 0 mm, the click on the object's
+own extreme plane): :func:`simulate_clicks` raises
+:class:`~pymic_paseg.annotation.errors.AnnotationError` naming the case, the
+object and the side.
 
 The box spanned by the six clicks contains the whole object, and the foreground
 click lies inside the object. Results depend only on the inputs and ``seed``.
@@ -40,6 +43,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy import ndimage
 
+from pymic_paseg.annotation.errors import AnnotationError
 from pymic_paseg.annotation.geometry import GEOMETRY_RTOL, ImageGeometry, round_half_up
 from pymic_paseg.annotation.model import (AXIS_NAMES, BACKGROUND, FOREGROUND, CaseAnnotation,
                                           Click, ObjectAnnotation)
@@ -136,14 +140,13 @@ def _background(axis: int, sign: int, lo: np.ndarray, hi: np.ndarray, shape: Seq
     if got != steps:
         note = (f"background click {AXIS_NAMES[axis]}{'+' if sign > 0 else '-'} clipped to the "
                 f"image border: {got * settings.spacing[axis]:.2f} mm beyond the object instead "
-                f"of {steps * settings.spacing[axis]:.2f} mm"
-                + (" (the object touches the border)" if got == 0 else ""))
+                f"of {steps * settings.spacing[axis]:.2f} mm")
     return tuple(voxel), note
 
 
 def _simulate_object(object_id: str, label: int, component: np.ndarray, corner: np.ndarray,
                      shape: Sequence[int], settings: SimulationSettings,
-                     rng: np.random.Generator) -> ObjectAnnotation:
+                     rng: np.random.Generator, case_id: Optional[str] = None) -> ObjectAnnotation:
     lo, hi = corner, corner + np.asarray(component.shape) - 1
     local, note = _jitter_foreground(_foreground(component, settings, rng), component,
                                      settings, rng)
@@ -152,6 +155,11 @@ def _simulate_object(object_id: str, label: int, component: np.ndarray, corner: 
     for axis, sign in SIDES:
         voxel, note = _background(axis, sign, lo, hi, shape, settings, rng)
         side = f"{AXIS_NAMES[axis]}{'+' if sign > 0 else '-'}"
+        if voxel[axis] == (hi[axis] if sign > 0 else lo[axis]):
+            raise AnnotationError(
+                f"the object touches the image border on side {side}: no background click "
+                "can lie beyond it (the margin would be 0 mm and the click on the object); "
+                "pad the image or leave the object out", case_id=case_id, object_id=object_id)
         clicks.append(Click(voxel, BACKGROUND, f"simulated {side}"))
         if note:
             notes.append(note)
@@ -217,7 +225,7 @@ def simulate_clicks(mask: np.ndarray, spacing_zyx: Sequence[float], *, seed: int
     objects: List[ObjectAnnotation] = []
     for label, component, corner in _components(mask, settings.min_size, case_id):
         obj = _simulate_object(str(len(objects) + 1), label, component, corner, mask.shape,
-                               settings, rng)
+                               settings, rng, case_id)
         for note in obj.notes:
             logger.warning("case %s, object %s: %s", case_id, obj.object_id, note)
         objects.append(obj)

@@ -2,7 +2,9 @@
 
 For each row (``image`` and ``label`` columns, paths relative to the dataset root):
 
-1. read the label and check that its grid is the image's grid;
+1. check that the image and label files are complete and the label finite
+   (:func:`~pymic_paseg.io_integrity.check_image_file`); read the label and check that
+   its grid is the image's grid;
 2. simulate the clicks with :func:`~pymic_paseg.annotation.simulate.simulate_clicks`,
    seeded with ``seed + row index`` (the same CSV and seed give the same clicks);
 3. validate them against the image grid (e.g. an empty label, or an object touching
@@ -28,13 +30,18 @@ from typing import List, Optional, Tuple
 import numpy as np
 import SimpleITK as sitk
 
-from pymic_paseg.annotation.batch import (CaseFailure, output_paths, read_dataset_csv, resolve,
-                                          root_relative, run_cases, write_rows_csv)
+from pymic_paseg.annotation.batch import (CaseFailure, discard_unfinished, output_paths,
+                                          read_dataset_csv, resolve, root_relative, row_inputs,
+                                          run_cases, write_rows_csv)
 from pymic_paseg.annotation.errors import AnnotationError
 from pymic_paseg.annotation.geometry import ImageGeometry
 from pymic_paseg.annotation.io_nifti import write_click_map
 from pymic_paseg.annotation.simulate import SimulationSettings, simulate_clicks
 from pymic_paseg.annotation.validate import validate_case
+from pymic_paseg.errors import Interrupted
+from pymic_paseg.interrupts import StopSignals
+from pymic_paseg.io_guard import check_outputs
+from pymic_paseg.io_integrity import check_image_file
 
 __all__ = ["ClickSimulation", "SimulationSummary", "simulate_dataset", "CLICKS_COLUMN",
            "DEFAULT_CSV_NAME"]
@@ -107,6 +114,8 @@ def _label_array(path: str, geometry: ImageGeometry, case: str) -> np.ndarray:
 
 
 def _simulate_case(task: _Task, settings: ClickSimulation) -> str:
+    check_image_file(task.image, "mask")  # complete; its voxel values are not used
+    check_image_file(task.label)
     geometry = ImageGeometry.from_file(task.image)
     mask = _label_array(task.label, geometry, task.case)
     case = simulate_clicks(mask, geometry.spacing_zyx, seed=settings.seed + task.index,
@@ -135,19 +144,28 @@ def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
         progress: show a progress bar.
 
     Raises:
-        ConfigError: the CSV cannot be read or lacks ``image``/``label``.
+        ConfigError: the CSV cannot be read or lacks ``image``/``label``, or an output
+            (``out_csv``, ``train_csv``, a click map) would replace an input file.
     """
     settings = settings or ClickSimulation()
     start = time.perf_counter()
     rows = read_dataset_csv(csv_path, required=("image", "label"))
     outs = output_paths(rows, out_dir, root)
+    out_csv = out_csv or os.path.join(out_dir, DEFAULT_CSV_NAME)
+    check_outputs({"--out-csv": out_csv, "--train-csv": train_csv,
+                   **{f"click map of case {row.case!r}": out for row, out in zip(rows, outs)}},
+                  [csv_path, *(path for row in rows for path in row_inputs(row, root))])
     tasks = [_Task(row.case, row.index, resolve(root, row.values["image"]),
                    resolve(root, row.values["label"]), out) for row, out in zip(rows, outs)]
     os.makedirs(out_dir, exist_ok=True)
-    results, failures = run_cases(functools.partial(_simulate_case, settings=settings), tasks,
-                                  [t.case for t in tasks], workers=workers, desc="clicks",
-                                  progress=progress)
-    out_csv = out_csv or os.path.join(out_dir, DEFAULT_CSV_NAME)
+    stop = StopSignals("stopping: the finished cases are kept and listed")
+    started = time.time() - 1.0  # file times may be coarser than the clock
+    with stop:
+        results, failures = run_cases(functools.partial(_simulate_case, settings=settings), tasks,
+                                      [t.case for t in tasks], workers=workers, desc="clicks",
+                                      progress=progress, stop=stop)
+    if stop.requested:
+        discard_unfinished([t.out for t in tasks], results, since=started)
     extra = [c for c in rows[0].values if c not in ("image", CLICKS_COLUMN)]
     lines = [[row.values["image"], root_relative(path, root), *(row.values[c] for c in extra)]
              for row, path in zip(rows, results) if path is not None]
@@ -157,4 +175,7 @@ def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
     summary = SimulationSummary(len(rows), [p for p in results if p is not None], failures,
                                 out_csv, time.perf_counter() - start)
     logger.info("%s", summary.describe())
+    if stop.requested:
+        raise Interrupted(f"clicks stopped by {stop.name()}: {len(lines)} of {len(rows)} case(s) "
+                          f"finished, listed in {out_csv}", stop.signum)
     return summary

@@ -16,6 +16,9 @@ Rules (each broken rule is one :class:`AnnotationError` naming case, object, cli
 6. the foreground click lies strictly inside that box (``lo < v < hi`` per axis);
 7. the foreground click lies in the valid region Omega_M, when a mask is given.
 
+Two background clicks on the same voxel break no rule, but the box may then be
+smaller than the annotator meant: :func:`validate_case` logs a warning naming them.
+
 :func:`find_problems` lists every problem of a case; :func:`validate_case` raises
 the first; :func:`validate_cases` sorts a batch into good cases and errors so
 that a batch run can report the bad cases and carry on with the good ones.
@@ -175,7 +178,32 @@ def validate_case(case: CaseAnnotation, image_geometry: Optional[ImageLike] = No
         for extra in problems[1:]:
             logger.error("%s", extra)
         raise problems[0]
+    for obj in case.objects:
+        warn_coincident_clicks(obj, case.case_id)
     return case
+
+
+def warn_coincident_clicks(obj: ObjectAnnotation, case_id: str) -> List[str]:
+    """Log (and return) a warning for background clicks of ``obj`` on the same voxel.
+
+    Two such clicks still span a valid box, but one of the six sides it should reach
+    is then set by another click: the box may be smaller than the annotator meant, and
+    object voxels outside it become background.
+    """
+    seen: dict = {}
+    warnings = []
+    for index, click in enumerate(obj.background, start=1):
+        if click.voxel in seen:
+            lo, hi = obj.box()
+            text = (f"case {case_id}, object {obj.object_id}: background clicks "
+                    f"{seen[click.voxel]} and {index} lie on the same voxel (z,y,x) "
+                    f"{click.voxel}; the box {lo}..{hi} may be smaller than intended "
+                    "(object voxels outside it become background)")
+            logger.warning("%s", text)
+            warnings.append(text)
+        else:
+            seen[click.voxel] = index
+    return warnings
 
 
 def validate_cases(cases: Iterable[CaseAnnotation],

@@ -2,7 +2,10 @@
 
 For each row of the CSV (paths relative to the dataset root, as PyMIC reads them):
 
-1. read the image (SimpleITK) and, if the row has one, its Omega_M mask (``mask``
+1. check the image file and the other image files of the row
+   (:func:`~pymic_paseg.io_integrity.check_image_file`: complete, finite; NaN/inf
+   image voxels fail the case or, with ``nonfinite = "mask"``, leave Omega_M);
+   read the image (SimpleITK) and, if the row has one, its Omega_M mask (``mask``
    column, non-zero = valid; else ``image > SeedExpansion_mask_threshold``; else the
    whole image is valid);
 2. read the case's clicks, from one of (:class:`ClickSource`):
@@ -38,10 +41,11 @@ import numpy as np
 import SimpleITK as sitk
 
 from pymic_paseg.annotation import AnnotationError, CaseAnnotation, ImageGeometry, read_annotation
-from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, output_paths,
-                                          read_dataset_csv, resolve, root_relative, run_cases,
-                                          write_rows_csv)
+from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, discard_unfinished,
+                                          output_paths, read_dataset_csv, resolve, root_relative,
+                                          row_inputs, run_cases, write_rows_csv)
 from pymic_paseg.config import ConfigError
+from pymic_paseg.errors import Interrupted
 from pymic_paseg.expansion.case_expansion import (DEFAULT_CLASS_NUM, expand_annotation,
                                                   valid_region)
 from pymic_paseg.expansion.metrics import expansion_metrics
@@ -50,6 +54,9 @@ from pymic_paseg.expansion.qc import draw_overlay
 from pymic_paseg.expansion.report import (plot_sweep, sweep_table, write_metrics_csv,
                                           write_sweep_csv)
 from pymic_paseg.expansion.sweep import sweep_case
+from pymic_paseg.interrupts import StopSignals
+from pymic_paseg.io_guard import check_outputs
+from pymic_paseg.io_integrity import check_image_file
 from pymic_paseg.io_utils import atomic_write_image
 
 __all__ = ["ClickSource", "ExpansionJob", "ExpansionSummary", "run_expansion"]
@@ -78,11 +85,13 @@ class ClickSource:
 
 @dataclass(frozen=True)
 class ExpansionJob:
-    """Settings shared by every case: ``SeedExpansion_*`` params, class_num, sweep values."""
+    """Settings shared by every case: ``SeedExpansion_*`` params, class_num, sweep values,
+    and what to do with NaN/inf image voxels (``error``, or ``mask``: left out of Omega_M)."""
 
     params: ExpansionParams = field(default_factory=ExpansionParams)
     class_num: int = DEFAULT_CLASS_NUM
     sweep: Tuple[float, ...] = ()
+    nonfinite: str = "error"
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,10 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     Every input is read and every report drawn before the partial label is written,
     so a failed case leaves no partial label behind.
     """
+    nonfinite = check_image_file(task.image, job.nonfinite)
+    for path in (task.mask, task.label, task.clicks):
+        if path and path.endswith((".nii", ".nii.gz")) and os.path.isfile(path):
+            check_image_file(path)
     image_obj = sitk.ReadImage(task.image)
     if image_obj.GetNumberOfComponentsPerPixel() != 1 or image_obj.GetDimension() != 3:
         raise ValueError(f"{task.image}: expected a 3D scalar image")
@@ -171,6 +184,8 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     mask = _read_on_grid(task.mask, geometry, "mask", task.case) if task.mask else None
     truth = _read_on_grid(task.label, geometry, "label", task.case) if task.label else None
     valid = valid_region(image, job.params, mask)
+    if nonfinite is not None:  # NaN/inf voxels (read as 0) are outside Omega_M
+        valid = ~nonfinite if valid is None else valid & ~nonfinite
     case = _read_clicks(task, geometry)
     partial = expand_annotation(image, case, geometry, job.params, valid_mask=valid,
                                 class_num=job.class_num)
@@ -231,6 +246,20 @@ def _check_inputs(rows: Sequence[DatasetRow], source: ClickSource, sweep: Sequen
     return has_truth
 
 
+def _check_outputs(root: str, csv_path: str, rows: Sequence[DatasetRow], tasks: Sequence[_Task],
+                   out_csv: str, metrics: Optional[str], sweep_dir: Optional[str]) -> None:
+    """No output (CSV, metrics, sweep, label, QC image) may replace an input file."""
+    outputs = {"--out-csv": out_csv, "metrics file": metrics,
+               "sweep table": sweep_dir and os.path.join(sweep_dir, SWEEP_CSV),
+               "sweep plot": sweep_dir and os.path.join(sweep_dir, SWEEP_PNG)}
+    for task in tasks:
+        outputs[f"partial label of case {task.case!r}"] = task.out
+        outputs[f"QC image of case {task.case!r}"] = task.qc
+    inputs = [csv_path, *(t.clicks for t in tasks),
+              *(path for row in rows for path in row_inputs(row, root))]
+    check_outputs(outputs, inputs)
+
+
 def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
                   job: Optional[ExpansionJob] = None, source: ClickSource = ClickSource(),
                   workers: int = 1, metrics_path: Optional[str] = None,
@@ -254,7 +283,10 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
 
     Raises:
         ConfigError: unreadable CSV, missing columns or click source, a sweep without
-            ground truth. Per-case problems are returned in ``summary.failures``.
+            ground truth, an output (CSV, metrics, label) that would replace an input file.
+            Per-case problems are returned in ``summary.failures``.
+        Interrupted: SIGINT/SIGTERM stopped the batch; the finished cases were written
+            and listed first.
     """
     job = job or ExpansionJob()
     start = time.perf_counter()
@@ -265,10 +297,18 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     has_truth = _check_inputs(rows, source, job.sweep, csv_path, out_dir)
     report_dir = report_dir or out_dir
     tasks = _tasks(root, rows, source, out_dir, report_dir, qc)
+    metrics_path = metrics_path or os.path.join(report_dir, METRICS_FILE)
+    _check_outputs(root, csv_path, rows, tasks, out_csv, metrics_path if has_truth else None,
+                   report_dir if job.sweep else None)
     os.makedirs(out_dir, exist_ok=True)
-    results, failures = run_cases(functools.partial(_expand_case, job=job), tasks,
-                                  [t.case for t in tasks], workers=workers, desc="expansion",
-                                  progress=progress)
+    stop = StopSignals("stopping: the finished cases are kept and listed")
+    started = time.time() - 1.0  # file times may be coarser than the clock
+    with stop:
+        results, failures = run_cases(functools.partial(_expand_case, job=job), tasks,
+                                      [t.case for t in tasks], workers=workers, desc="expansion",
+                                      progress=progress, stop=stop)
+    if stop.requested:
+        discard_unfinished([t.out for t in tasks], results, since=started)
     good = [(row, r) for row, r in zip(rows, results) if r is not None]
     write_rows_csv(out_csv, ["image", "label"],
                    [[row.values["image"], root_relative(r.out, root)] for row, r in good])
@@ -277,7 +317,7 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     scored = [(row.case, r) for row, r in good if r.metrics is not None]
     summary.n_scored = len(scored)
     if has_truth:
-        summary.metrics_csv = metrics_path or os.path.join(report_dir, METRICS_FILE)
+        summary.metrics_csv = metrics_path
         summary.mean_metrics = write_metrics_csv(summary.metrics_csv, [c for c, _ in scored],
                                                  [r.metrics for _, r in scored])
     if job.sweep and scored:
@@ -288,4 +328,9 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
         plot_sweep(summary.sweep_files[1], summary.sweep)
     summary.seconds = time.perf_counter() - start
     logger.info("%s", summary.describe())
+    if stop.requested:
+        raise Interrupted(f"expand stopped by {stop.name()}: {len(good)} of {len(rows)} case(s) "
+                          f"finished, listed in {out_csv}"
+                          + (f" and {summary.metrics_csv}" if summary.metrics_csv else ""),
+                          stop.signum)
     return summary

@@ -83,6 +83,8 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
           itself would divide by ``N`` only (``D*H*W`` times larger).
         * The teacher is detached here (the paper: "the gradient is stopped for
           theta^b"); the original calls ``.detach()`` at the call site.
+        * All weights 0: the loss is 0 with zero gradients (the weight sum is replaced
+          by 1 there; dividing by a clamped tiny sum overflowed to NaN gradients).
         * No epsilon: ``log_softmax`` is used for the student and ``kl_div`` treats
           ``q log q`` as 0 where ``q = 0``.
     """
@@ -104,7 +106,9 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     if pixel_weight is None:
         return kl.mean() * t ** 2
     w = pixel_weight.to(student_logits.dtype)
-    denom = w.sum().clamp_min(torch.finfo(student_logits.dtype).tiny)
+    total = w.sum()
+    # all weights 0: divide the (zero) sum by 1, so the gradient is 0, not 0 * inf = NaN
+    denom = torch.where(total > 0, total, torch.ones_like(total))
     return (w * kl).sum() / denom * t ** 2
 
 

@@ -109,15 +109,14 @@ def test_diagonal_voxels_are_one_object_with_26_connectivity():
 
 def test_border_clipping_is_noted(caplog):
     mask = np.zeros((24, 64, 96), np.uint8)
-    mask[8:16, 20:40, 0:30] = 1      # touches x = 0
-    case = simulate_clicks(mask, SPACING, seed=0, case_id="edge")
+    mask[8:16, 20:40, 1:30] = 1      # one voxel from x = 0
+    case = simulate_clicks(mask, SPACING, seed=0, case_id="edge", margin_mm=(4.0, 8.0))
     obj = case.objects[0]
     x_minus = obj.background[4]
     assert x_minus.voxel[2] == 0
     assert len(obj.notes) == 1
-    assert obj.notes[0].startswith("background click x- clipped to the image border: 0.00 mm "
-                                   "beyond the object instead of ")
-    assert obj.notes[0].endswith("(the object touches the border)")
+    assert obj.notes[0].startswith(f"background click x- clipped to the image border: "
+                                   f"{SPACING[2]:.2f} mm beyond the object instead of ")
     assert "case edge, object 1: background click x- clipped" in caplog.text
 
 

@@ -233,7 +233,7 @@ def test_impossible_requests_are_config_errors(data, tmp_path):
         run_expansion(str(data.root), str(data.root / "train.csv"), str(tmp_path / "p"),
                       str(tmp_path / "t.csv"), progress=False)
     clicks = ClickSource("dir", str(data.root / "clicks"))
-    with pytest.raises(ConfigError, match="would replace one of its input files"):
+    with pytest.raises(ConfigError, match="would replace the input file"):
         run_expansion(str(data.root), str(data.csv["all"]), str(data.root / "images"),
                       str(tmp_path / "t.csv"), source=clicks, progress=False)
     with pytest.raises(ConfigError, match="would replace the click maps"):
