@@ -21,6 +21,8 @@ Recipes (``[noisy_label_learning] recipe``):
       read from the partial-label training CSV) override the pseudo label, weight 1;
     * ``confidence = c``: other voxels whose pseudo-label probability is below ``c``
       get weight 0 (left unlabeled, as in stage 1);
+    * ``pseudo_classes = foreground``: pseudo-background voxels get weight 0, so only
+      the seeds say where the background is;
     * ``alpha``, ``beta``: the stage-1 multi-view CRF and variance-minimisation terms
       stay on (same ``[training] MultiViewCRFLoss_*`` / ``VarianceMinimizationLoss_*``
       keys as stage 1);
@@ -53,15 +55,16 @@ Terms = Dict[str, torch.Tensor]
 #: defaults of each recipe; ``paper`` is the paper's SCM exactly.
 RECIPES: Dict[str, Dict[str, Any]] = {
     "paper": {"pseudo_label": "own", "seed_labels": False, "confidence": 0.0,
-              "alpha": 0.0, "beta": 0.0},
+              "pseudo_classes": "all", "alpha": 0.0, "beta": 0.0},
     "anchored": {"pseudo_label": "ensemble", "seed_labels": True, "confidence": 0.0,
-                 "alpha": 1.0, "beta": 0.1},
+                 "pseudo_classes": "all", "alpha": 1.0, "beta": 0.1},
 }
 DEFAULT_RECIPE = "anchored"
 PSEUDO_LABELS = ("own", "ensemble")
+PSEUDO_CLASSES = ("all", "foreground")
+_RECIPE_KEYS = ("pseudo_label", "seed_labels", "confidence", "pseudo_classes", "alpha", "beta")
 #: the keys this objective reads from ``[noisy_label_learning]``.
-KEYS = ("recipe", "lambda", "temperature", "pseudo_label", "seed_labels", "confidence",
-        "alpha", "beta")
+KEYS = ("recipe", "lambda", "temperature") + _RECIPE_KEYS
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class SCMSettings:
     pseudo_label: str = "own"
     seed_labels: bool = False
     confidence: float = 0.0
+    pseudo_classes: str = "all"
     alpha: float = 0.0
     beta: float = 0.0
 
@@ -88,18 +92,18 @@ class SCMSettings:
                    pseudo_label=sec.choice("pseudo_label", PSEUDO_LABELS, base["pseudo_label"]),
                    seed_labels=sec.bool("seed_labels", base["seed_labels"]),
                    confidence=confidence,
+                   pseudo_classes=sec.choice("pseudo_classes", PSEUDO_CLASSES,
+                                             base["pseudo_classes"]),
                    alpha=sec.float("alpha", base["alpha"], low=0),
                    beta=sec.float("beta", base["beta"], low=0))
 
     @property
     def is_paper(self) -> bool:
-        return (self.pseudo_label, self.seed_labels, self.confidence, self.alpha,
-                self.beta) == tuple(RECIPES["paper"][k] for k in (
-                    "pseudo_label", "seed_labels", "confidence", "alpha", "beta"))
+        return all(getattr(self, k) == RECIPES["paper"][k] for k in _RECIPE_KEYS)
 
 
 def pseudo_label_targets(monitor_logits: List[torch.Tensor], index: int, *, ensemble: bool,
-                         confidence: float = 0.0,
+                         confidence: float = 0.0, foreground_only: bool = False,
                          seeds: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
                          ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
     """One-hot pseudo label and voxel weights for network ``index``.
@@ -111,6 +115,8 @@ def pseudo_label_targets(monitor_logits: List[torch.Tensor], index: int, *, ense
         ensemble: use the mean of all monitors' softmax.
         confidence: voxels whose pseudo-label probability is below this get weight 0
             (0: every voxel weighs 1).
+        foreground_only: pseudo-background voxels get weight 0: only the seeds say
+            where the background is (outside the boxes and Ω_M).
         seeds: ``(label_prob, pixel_weight)`` of the expanded seeds: where the
             weight is positive, the seed label replaces the pseudo label, weight 1.
 
@@ -125,6 +131,9 @@ def pseudo_label_targets(monitor_logits: List[torch.Tensor], index: int, *, ense
     top, hard = probs.max(dim=1, keepdim=True)
     target = torch.zeros_like(probs).scatter_(1, hard, 1.0)
     weight = (top >= confidence).to(probs.dtype) if confidence > 0 else None
+    if foreground_only:
+        keep = (hard > 0).to(probs.dtype)
+        weight = keep if weight is None else weight * keep
     if seeds is not None:
         seed_prob, seed_weight = seeds
         labelled = seed_weight > 0
@@ -192,7 +201,8 @@ class SCMObjective:
             kd = distillation_loss(out, other, s.temperature)
             target, weight = pseudo_label_targets(
                 monitor_logits, k, ensemble=s.pseudo_label == "ensemble",
-                confidence=s.confidence, seeds=seeds)
+                confidence=s.confidence, foreground_only=s.pseudo_classes == "foreground",
+                seeds=seeds)
             ce = partial_ce_loss(out, target, weight, from_logits=True)
             if s.is_paper:
                 dice = self.dice({"prediction": out, "ground_truth": target})

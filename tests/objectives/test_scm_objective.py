@@ -116,3 +116,18 @@ def test_settings_from_section_recipe_defaults_and_overrides():
         SCMSettings.from_section(Section("noisy_label_learning", {"recipe": "papr"}))
     with pytest.raises(ConfigError, match="confidence"):
         SCMSettings.from_section(Section("noisy_label_learning", {"confidence": 1.0}))
+
+
+def test_foreground_only_leaves_pseudo_background_unlabeled_but_keeps_seeds():
+    m0 = logits_from_fg_prob([0.9, 0.2, 0.3])
+    seed_prob = torch.tensor([[[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]], dtype=torch.float64)
+    seed_weight = torch.tensor([[[0.0, 0.0, 1.0]]], dtype=torch.float64)
+    target, w = pseudo_label_targets([m0], 0, ensemble=False, foreground_only=True,
+                                     seeds=(seed_prob, seed_weight))
+    # voxel 0: pseudo fg, kept; voxel 1: pseudo bg, dropped; voxel 2: seed bg, kept
+    assert target[0, 1].tolist() == [1.0, 0.0, 0.0]
+    assert w[0, 0].tolist() == [1.0, 0.0, 1.0]
+    settings = SCMSettings.from_section(Section("noisy_label_learning", {
+        "pseudo_classes": "foreground"}))
+    assert settings.recipe == "anchored" and settings.pseudo_classes == "foreground"
+    assert not settings.is_paper
