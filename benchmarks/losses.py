@@ -7,8 +7,9 @@
    minus ``ru_maxrss`` once the inputs exist (CPU), or ``torch.cuda.max_memory_allocated``
    minus the memory allocated for the inputs (GPU).
 2. One stage-1 training iteration (PyMIC UNet2D5 forward + backward) with
-   ``L_psup + alpha L_mcrf + beta L_vm`` against ``L_psup`` only, alternating the two
-   in one process; the medians after warm-up are compared.
+   ``L_psup + alpha L_mcrf + beta L_vm`` against ``L_psup`` only (both computed by the
+   agent's ``Stage1Objective``), alternating the two in one process; the medians after
+   warm-up are compared.
 
 Figures on a shared CPU depend on its load (printed). With more runnable threads than
 cores, OpenMP's default spin-waiting makes every parallel op wait for descheduled
@@ -39,9 +40,9 @@ from typing import Callable, Dict, List
 import torch
 import torch.nn.functional as F
 
-from pymic_paseg.losses import (multiview_crf_loss, partial_ce_loss, partial_dice_loss,
-                                variance_minimization_loss)
+from pymic_paseg.losses import multiview_crf_loss
 from pymic_paseg.losses.multiview_crf import VIEW_AXES
+from pymic_paseg.objectives.stage1 import Stage1Objective, Stage1Settings
 
 
 # --------------------------------------------------------------------- baseline
@@ -187,19 +188,21 @@ def run_stage1(args: argparse.Namespace) -> None:
     target = F.one_hot(label, 3)[..., :2].movedim(-1, 1).float()
     weight = (label < 2).float().unsqueeze(1)
 
+    batch = {"image": image, "label_prob": target, "pixel_weight": weight}
+    training = {"MultiViewCRFLoss_radius": args.radius,
+                "MultiViewCRFLoss_spatial_sigma": args.spatial_sigma,
+                "MultiViewCRFLoss_intensity_sigma": args.intensity_sigma,
+                "MultiViewCRFLoss_cpu_threads": args.crf_cpu_threads}
+    # the agent's objective after the ramp (r = 1): L_psup alone, and eq. 11
+    objectives = {"psup": Stage1Objective(Stage1Settings(alpha=0.0, beta=0.0), training),
+                  "all": Stage1Objective(Stage1Settings(alpha=args.alpha, beta=args.beta),
+                                         training)}
+
     def psup(logits):
-        probs = torch.softmax(logits, 1)
-        return 0.5 * (partial_ce_loss(logits, target, weight, from_logits=True)
-                      + partial_dice_loss(probs, target, weight))
+        return objectives["psup"](batch, logits, iteration=0)["loss"]
 
     def full(logits):
-        probs = torch.softmax(logits, 1)
-        crf = multiview_crf_loss(probs, image, radius=args.radius,
-                                 spatial_sigma=args.spatial_sigma,
-                                 intensity_sigma=args.intensity_sigma,
-                                 cpu_threads=args.crf_cpu_threads)
-        return psup(logits) + args.alpha * crf \
-            + args.beta * variance_minimization_loss(probs, image)
+        return objectives["all"](batch, logits, iteration=0)["loss"]
 
     def step(loss_fn: Callable) -> float:
         start = time.perf_counter()

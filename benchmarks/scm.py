@@ -1,7 +1,8 @@
 """Cost of one SCM iteration relative to one stage-1 iteration of the primary network.
 
 Both are measured in the same run, on the same input, with the agents' own
-loss code (``PASegStage1Agent.loss_terms`` / the paper recipe of ``SCMObjective``):
+objectives (``Stage1Objective`` with the paper's weights / the paper recipe of
+``SCMObjective``):
 
 * stage 1: primary forward + backward with all stage-1 losses (partial CE + Dice,
   multi-view CRF, VM) and an optimiser step;
@@ -28,10 +29,8 @@ from pymic.net.net_dict_seg import SegNetDict
 
 import pymic_paseg
 from pymic_paseg.agents.monitors import Monitors
-from pymic_paseg.agents.stage1 import PASegStage1Agent
-from pymic_paseg.losses import (MultiViewCRFLoss, PartialCELoss, PartialDiceLoss,
-                                VarianceMinimizationLoss)
 from pymic_paseg.objectives.scm import SCMObjective, SCMSettings
+from pymic_paseg.objectives.stage1 import Stage1Objective, Stage1Settings
 
 PRIMARY = {"net_type": "UNet2D5", "in_chns": 1, "class_num": 2,
            "feature_chns": [16, 32, 64, 128, 256], "conv_dims": [2, 2, 3, 3, 3],
@@ -75,22 +74,14 @@ def _time(step, device, warmup: int, repeats: int) -> float:
 
 
 def stage1_step(device, image, batch):
-    agent = PASegStage1Agent.__new__(PASegStage1Agent)
-    agent.device, agent.glob_it = device, 10 ** 6
-    agent.alpha, agent.beta = 1.0, 0.1
-    agent.rampup_start, agent.rampup_end, agent.rampup_mode = 0, 1, "sigmoid"
-    agent.psup_weight = 0.5
-    agent.extra_weights = {}
-    agent.losses = {"pce": PartialCELoss({}), "pdice": PartialDiceLoss({}),
-                    "crf": MultiViewCRFLoss({}), "vm": VarianceMinimizationLoss({})}
+    """One stage-1 step of the primary network, eq. 11 after the ramp (alpha 1, beta 0.1)."""
+    objective = Stage1Objective(Stage1Settings(alpha=1.0, beta=0.1), {})
     net = _net(PRIMARY, device)
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
 
     def step():
         opt.zero_grad(set_to_none=True)
-        terms = agent.loss_terms(batch, net(image))
-        weights = agent.term_weights()
-        sum(weights[k] * v for k, v in terms.items()).backward()
+        objective(batch, net(image), iteration=10 ** 6)["loss"].backward()
         opt.step()
     return step
 

@@ -5,9 +5,14 @@ dicts (``SegLossDict``, ``TransformDict``, ``WSLMethodDict``, ...). Each of our
 subpackages lists what it contributes in a module-level ``COMPONENTS`` list of
 ``(name, registry, object)`` triples; :func:`register` inserts them.
 
+The object may be a string target ``"package.module:Attribute"``: it is imported
+only when :func:`register` runs (or :attr:`Component.obj` is read), so that listing
+a heavy class (an agent, which pulls in all of PyMIC) costs nothing at import time.
+
 Rules:
 
-* idempotent: registering twice is a no-op;
+* idempotent: registering twice is a no-op; after the first success in a process,
+  :func:`register` only checks that PyMIC's dicts still hold our objects;
 * never shadows PyMIC: if a name is already taken by another object,
   :class:`RegistrationError` says which registry, which name and who holds it.
 """
@@ -15,9 +20,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-__all__ = ["Component", "RegistrationError", "REGISTRIES", "register", "registered_components"]
+__all__ = ["Component", "RegistrationError", "REGISTRIES", "register", "registered_components",
+           "resolve"]
 
 #: registry name -> (module, attribute) of PyMIC's dict.
 REGISTRIES: Dict[str, Tuple[str, str]] = {
@@ -46,11 +52,30 @@ class RegistrationError(RuntimeError):
 class Component:
     name: str
     registry: str
-    obj: Any
+    #: the object, or a ``"module:attribute"`` string resolved on first use
+    spec: Any
+
+    @property
+    def obj(self) -> Any:
+        return resolve(self.spec) if isinstance(self.spec, str) else self.spec
 
     @property
     def target(self) -> str:
-        return f"{self.obj.__module__}.{self.obj.__qualname__}"
+        if isinstance(self.spec, str):
+            return self.spec.replace(":", ".")
+        return f"{self.spec.__module__}.{self.spec.__qualname__}"
+
+
+def resolve(target: str) -> Any:
+    """Import ``"package.module:Attribute"`` and return the attribute."""
+    module, sep, attr = target.partition(":")
+    if not sep or not module or not attr:
+        raise RegistrationError(f"component target {target!r} is not 'package.module:Attribute'")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except AttributeError:
+        raise RegistrationError(f"component target {target!r}: module {module} has no "
+                                f"attribute {attr!r}") from None
 
 
 def _qualname(obj: Any) -> str:
@@ -76,12 +101,21 @@ def pymic_registry(registry: str) -> dict:
     return getattr(importlib.import_module(module), attr)
 
 
+#: the components of the first successful :func:`register` in this process.
+_REGISTERED: Optional[List[Component]] = None
+
+
 def register() -> List[Component]:
     """Add pymic_paseg's components to PyMIC's registries and return them.
 
-    Safe to call any number of times. Raises :class:`RegistrationError` rather
-    than overwrite a name that PyMIC (or anyone else) already registered.
+    Safe to call any number of times: once done, a call only checks that PyMIC's
+    dicts still hold our objects. Raises :class:`RegistrationError` rather than
+    overwrite a name that PyMIC (or anyone else) already registered.
     """
+    global _REGISTERED
+    if _REGISTERED is not None and all(pymic_registry(c.registry).get(c.name) is c.obj
+                                       for c in _REGISTERED):
+        return list(_REGISTERED)
     components = registered_components()
     # check everything first, so a conflict leaves PyMIC's dicts untouched
     for comp in components:
@@ -94,4 +128,5 @@ def register() -> List[Component]:
                 f"overwrites an existing PyMIC name; rename the component.")
     for comp in components:
         pymic_registry(comp.registry)[comp.name] = comp.obj
-    return components
+    _REGISTERED = components
+    return list(components)

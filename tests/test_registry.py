@@ -39,6 +39,7 @@ def test_refuses_to_overwrite_a_pymic_name(monkeypatch):
         pass
 
     fake = reg.Component("CrossEntropyLoss", "SegLossDict", Impostor)
+    monkeypatch.setattr(reg, "_REGISTERED", None)  # as in a fresh process
     monkeypatch.setattr(reg, "registered_components", lambda: [fake])
     with pytest.raises(RegistrationError) as err:
         reg.register()
@@ -46,3 +47,30 @@ def test_refuses_to_overwrite_a_pymic_name(monkeypatch):
     assert "SegLossDict['CrossEntropyLoss']" in text
     assert "pymic.loss.seg.ce.CrossEntropyLoss" in text
     assert pymic_registry("SegLossDict")["CrossEntropyLoss"] is CrossEntropyLoss
+
+
+def test_registers_once_per_process_and_repairs_a_lost_entry(monkeypatch):
+    import pymic_paseg.registry as reg
+    first = reg.register()
+    calls = []
+    real = reg.registered_components
+    monkeypatch.setattr(reg, "registered_components", lambda: calls.append(1) or real())
+    assert [c.name for c in reg.register()] == [c.name for c in first]
+    assert calls == []  # the second call did not collect (or import) anything
+    comp = first[0]
+    monkeypatch.delitem(pymic_registry(comp.registry), comp.name)
+    reg.register()
+    assert calls == [1] and pymic_registry(comp.registry)[comp.name] is comp.obj
+
+
+def test_string_targets_resolve_and_bad_ones_are_named():
+    import pymic_paseg.registry as reg
+    from pymic_paseg.agents.stage1 import PASegStage1Agent
+    comp = reg.Component("PASegStage1", "WSLMethodDict",
+                         "pymic_paseg.agents.stage1:PASegStage1Agent")
+    assert comp.obj is PASegStage1Agent
+    assert comp.target == "pymic_paseg.agents.stage1.PASegStage1Agent"
+    with pytest.raises(RegistrationError, match="is not 'package.module:Attribute'"):
+        reg.resolve("pymic_paseg.agents.stage1.PASegStage1Agent")
+    with pytest.raises(RegistrationError, match="has no attribute 'Nope'"):
+        reg.resolve("pymic_paseg.agents.stage1:Nope")

@@ -5,11 +5,12 @@
 * :mod:`~pymic_paseg.agents.fullsup` - fully supervised baseline (routed, not registered)
 * :mod:`~pymic_paseg.agents.stage1` - PA-Seg stage 1 (``WSLMethodDict['PASegStage1']``)
 * :mod:`~pymic_paseg.agents.scm` - PA-Seg stage 2, SCM (``NLLMethodDict['PASegSCM']``)
-"""
-from pymic_paseg.agents.scm import PASegSCMAgent
-from pymic_paseg.agents.stage1 import PASegStage1Agent
 
+The agents are listed as ``"module:attribute"`` strings, imported only when
+:func:`pymic_paseg.register` runs: importing this package (e.g. for the torch-free
+:mod:`~pymic_paseg.agents.pointers`) does not import torch or PyMIC.
+"""
 COMPONENTS: list = [
-    ("PASegStage1", "WSLMethodDict", PASegStage1Agent),
-    ("PASegSCM", "NLLMethodDict", PASegSCMAgent),
+    ("PASegStage1", "WSLMethodDict", "pymic_paseg.agents.stage1:PASegStage1Agent"),
+    ("PASegSCM", "NLLMethodDict", "pymic_paseg.agents.scm:PASegSCMAgent"),
 ]

@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 
+from pymic_paseg.agents.pointers import (checkpoint_file, pointer_path,  # noqa: F401
+                                         read_pointer, write_pointer)
 from pymic_paseg.errors import CheckpointError
-from pymic_paseg.io_atomic import atomic_path, atomic_write_text
+from pymic_paseg.io_atomic import atomic_path
 
 __all__ = ["CheckpointError", "remove_stale_temp_files", "save_checkpoint", "load_checkpoint",
            "load_model_weights", "read_pointer", "write_pointer", "checkpoint_file",
@@ -97,29 +99,6 @@ def checkpoint_location(config: Any) -> Tuple[str, str]:
     ckpt_dir = train.str("ckpt_dir").rstrip("/") or "."
     prefix = train.str("ckpt_prefix", None) or os.path.basename(os.path.abspath(ckpt_dir))
     return ckpt_dir, prefix
-
-
-def pointer_path(ckpt_dir: str, prefix: str, which: str) -> Path:
-    return Path(ckpt_dir) / f"{prefix}_{which}.txt"
-
-
-def write_pointer(ckpt_dir: str, prefix: str, which: str, iteration: int) -> None:
-    atomic_write_text(pointer_path(ckpt_dir, prefix, which), str(int(iteration)))
-
-
-def read_pointer(ckpt_dir: str, prefix: str, which: str) -> Optional[int]:
-    path = pointer_path(ckpt_dir, prefix, which)
-    if not path.is_file():
-        return None
-    text = path.read_text().strip()
-    try:
-        return int(text)
-    except ValueError:
-        raise CheckpointError(f"{path} should hold an iteration number, found {text!r}") from None
-
-
-def checkpoint_file(ckpt_dir: str, prefix: str, tag: Any) -> Path:
-    return Path(ckpt_dir) / f"{prefix}_{tag}.pt"
 
 
 def find_checkpoint(ckpt_dir: str, prefix: str, mode: int) -> Path:

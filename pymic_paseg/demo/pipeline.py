@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from pymic_paseg.agents.checkpoint import read_pointer
+from pymic_paseg.agents.pointers import read_pointer
 
 logger = logging.getLogger(__name__)
 
