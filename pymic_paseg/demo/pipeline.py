@@ -60,7 +60,7 @@ METHODS = {
     "stage1_aux": Method("stage1_aux", "PA-Seg stage 1, auxiliary (attention U-Net)",
                          "demo_stage1_aux", "runs/demo_stage1_aux/model", "attention_unet",
                          "runs/demo_stage1_aux/prediction"),
-    "scm": Method("scm", "PA-Seg SCM, lambda = 0.5 (primary UNet2D5)", "demo_scm",
+    "scm": Method("scm", "PA-Seg stage 2, SCM anchored recipe (primary UNet2D5)", "demo_scm",
                   "runs/demo_scm/model", "unet2d5", "runs/demo_scm/prediction"),
 }
 
