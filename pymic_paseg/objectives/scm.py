@@ -22,7 +22,8 @@ Recipes (``[noisy_label_learning] recipe``):
     * ``confidence = c``: other voxels whose pseudo-label probability is below ``c``
       get weight 0 (left unlabeled, as in stage 1);
     * ``pseudo_classes = foreground``: pseudo-background voxels get weight 0, so only
-      the seeds say where the background is;
+      the seeds say where the background is (inside a box, the monitors' background
+      verdicts are what self-training would otherwise reinforce into shrinkage);
     * ``alpha``, ``beta``: the stage-1 multi-view CRF and variance-minimisation terms
       stay on (same ``[training] MultiViewCRFLoss_*`` / ``VarianceMinimizationLoss_*``
       keys as stage 1);
@@ -57,7 +58,7 @@ RECIPES: Dict[str, Dict[str, Any]] = {
     "paper": {"pseudo_label": "own", "seed_labels": False, "confidence": 0.0,
               "pseudo_classes": "all", "alpha": 0.0, "beta": 0.0},
     "anchored": {"pseudo_label": "ensemble", "seed_labels": True, "confidence": 0.0,
-                 "pseudo_classes": "all", "alpha": 1.0, "beta": 0.1},
+                 "pseudo_classes": "foreground", "alpha": 1.0, "beta": 0.1},
 }
 DEFAULT_RECIPE = "anchored"
 PSEUDO_LABELS = ("own", "ensemble")
