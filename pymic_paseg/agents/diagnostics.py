@@ -77,7 +77,6 @@ class TrainingDiagnostics:
     def _data(self):
         if self._loader is None:
             from pymic.io.nifty_dataset import NiftyDataset
-            from pymic.transform.trans_dict import TransformDict  # noqa: F401 (registry)
             from torchvision import transforms
             names, params = self.agent.get_transform_names_and_parameters("valid")
             dataset = NiftyDataset(

@@ -53,7 +53,6 @@ import logging
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-import torch
 from torch import nn
 
 from pymic_paseg.agents import checkpoint as ckpt

@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
@@ -44,6 +45,7 @@ from pymic_paseg.interrupts import StopSignals
 from pymic_paseg.io_guard import check_outputs
 
 __all__ = ["CaseFailure", "DatasetRow", "discard_unfinished", "output_paths", "read_dataset_csv",
+           "run_stoppable",
            "resolve", "root_relative", "row_inputs", "run_cases", "write_rows_csv"]
 
 logger = logging.getLogger(__name__)
@@ -310,3 +312,23 @@ def run_cases(function: Callable[[T], R], items: Sequence[T], names: Sequence[st
     for failure in failures:
         logger.warning("%s failed: %s", failure.case, failure.message)
     return results, failures
+
+
+def run_stoppable(function: Callable[[T], R], items: Sequence[T], names: Sequence[str],
+                  outputs: Sequence[str], *, workers: int = 1, desc: str = "cases",
+                  progress: bool = True
+                  ) -> Tuple[List[Optional[R]], List[CaseFailure], StopSignals]:
+    """:func:`run_cases` under SIGINT/SIGTERM handling: a signal stops the batch, and what
+    the unfinished cases wrote among ``outputs`` is removed (:func:`discard_unfinished`).
+
+    Returns ``(results, failures, stop)``; ``stop.requested`` says whether a signal came.
+    """
+    stop = StopSignals("stopping: the finished cases are kept and listed")
+    started = time.time() - 1.0  # file times may be coarser than the clock
+    with stop:
+        results, failures = run_cases(function, items, names, workers=workers, desc=desc,
+                                      progress=progress, stop=stop)
+    if stop.requested:
+        discard_unfinished(outputs, results, since=started)
+    return results, failures, stop
+

@@ -30,16 +30,15 @@ from typing import List, Optional, Tuple
 import numpy as np
 import SimpleITK as sitk
 
-from pymic_paseg.annotation.batch import (CaseFailure, discard_unfinished, output_paths,
-                                          read_dataset_csv, resolve, root_relative, row_inputs,
-                                          run_cases, write_rows_csv)
+from pymic_paseg.annotation.batch import (CaseFailure, output_paths, read_dataset_csv, resolve,
+                                          root_relative, row_inputs, run_stoppable,
+                                          write_rows_csv)
 from pymic_paseg.annotation.errors import AnnotationError
 from pymic_paseg.annotation.geometry import ImageGeometry
 from pymic_paseg.annotation.io_nifti import write_click_map
 from pymic_paseg.annotation.simulate import SimulationSettings, simulate_clicks
 from pymic_paseg.annotation.validate import validate_case
 from pymic_paseg.errors import Interrupted
-from pymic_paseg.interrupts import StopSignals
 from pymic_paseg.io_guard import check_outputs
 from pymic_paseg.io_integrity import check_image_file
 
@@ -158,14 +157,9 @@ def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
     tasks = [_Task(row.case, row.index, resolve(root, row.values["image"]),
                    resolve(root, row.values["label"]), out) for row, out in zip(rows, outs)]
     os.makedirs(out_dir, exist_ok=True)
-    stop = StopSignals("stopping: the finished cases are kept and listed")
-    started = time.time() - 1.0  # file times may be coarser than the clock
-    with stop:
-        results, failures = run_cases(functools.partial(_simulate_case, settings=settings), tasks,
-                                      [t.case for t in tasks], workers=workers, desc="clicks",
-                                      progress=progress, stop=stop)
-    if stop.requested:
-        discard_unfinished([t.out for t in tasks], results, since=started)
+    results, failures, stop = run_stoppable(functools.partial(_simulate_case, settings=settings), tasks, [t.case for t in tasks],
+                                            [t.out for t in tasks], workers=workers,
+                                            desc="clicks", progress=progress)
     extra = [c for c in rows[0].values if c not in ("image", CLICKS_COLUMN)]
     lines = [[row.values["image"], root_relative(path, root), *(row.values[c] for c in extra)]
              for row, path in zip(rows, results) if path is not None]

@@ -41,9 +41,9 @@ import numpy as np
 import SimpleITK as sitk
 
 from pymic_paseg.annotation import AnnotationError, CaseAnnotation, ImageGeometry, read_annotation
-from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, discard_unfinished,
-                                          output_paths, read_dataset_csv, resolve, root_relative,
-                                          row_inputs, run_cases, write_rows_csv)
+from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, output_paths,
+                                          read_dataset_csv, resolve, root_relative, row_inputs,
+                                          run_stoppable, write_rows_csv)
 from pymic_paseg.config import ConfigError
 from pymic_paseg.errors import Interrupted
 from pymic_paseg.expansion.case_expansion import (DEFAULT_CLASS_NUM, expand_annotation,
@@ -54,7 +54,6 @@ from pymic_paseg.expansion.qc import draw_overlay
 from pymic_paseg.expansion.report import (plot_sweep, sweep_table, write_metrics_csv,
                                           write_sweep_csv)
 from pymic_paseg.expansion.sweep import sweep_case
-from pymic_paseg.interrupts import StopSignals
 from pymic_paseg.io_guard import check_outputs
 from pymic_paseg.io_integrity import check_image_file
 from pymic_paseg.io_utils import atomic_write_image
@@ -301,14 +300,9 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     _check_outputs(root, csv_path, rows, tasks, out_csv, metrics_path if has_truth else None,
                    report_dir if job.sweep else None)
     os.makedirs(out_dir, exist_ok=True)
-    stop = StopSignals("stopping: the finished cases are kept and listed")
-    started = time.time() - 1.0  # file times may be coarser than the clock
-    with stop:
-        results, failures = run_cases(functools.partial(_expand_case, job=job), tasks,
-                                      [t.case for t in tasks], workers=workers, desc="expansion",
-                                      progress=progress, stop=stop)
-    if stop.requested:
-        discard_unfinished([t.out for t in tasks], results, since=started)
+    results, failures, stop = run_stoppable(functools.partial(_expand_case, job=job), tasks, [t.case for t in tasks],
+                                            [t.out for t in tasks], workers=workers,
+                                            desc="expansion", progress=progress)
     good = [(row, r) for row, r in zip(rows, results) if r is not None]
     write_rows_csv(out_csv, ["image", "label"],
                    [[row.values["image"], root_relative(r.out, root)] for row, r in good])
