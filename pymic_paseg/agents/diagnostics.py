@@ -19,7 +19,7 @@ Keys (``[dataset]``): ``diagnostic_csv`` (path, default none = off),
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -64,7 +64,7 @@ class TrainingDiagnostics:
         self.agent = agent
         self.csv_path = csv_path
         self.cases = cases
-        self._loader = None
+        self._cases: Optional[List[Tuple[torch.Tensor, np.ndarray]]] = None
 
     @classmethod
     def from_config(cls, agent: Any, config: Mapping[str, Any]) -> Optional["TrainingDiagnostics"]:
@@ -74,8 +74,10 @@ class TrainingDiagnostics:
             return None
         return cls(agent, str(path), sec.int("diagnostic_cases", DEFAULT_CASES, low=1))
 
-    def _data(self):
-        if self._loader is None:
+    def _data(self) -> List[Tuple[torch.Tensor, np.ndarray]]:
+        """``(image, truth)`` of each diagnostic case, read and transformed once (the
+        validation transforms are deterministic)."""
+        if self._cases is None:
             from pymic.io.nifty_dataset import NiftyDataset
             from torchvision import transforms
             names, params = self.agent.get_transform_names_and_parameters("valid")
@@ -86,22 +88,24 @@ class TrainingDiagnostics:
                 transform=transforms.Compose(self.agent.get_data_transform_list(names, params)),
                 task=self.agent.task_type)
             dataset.csv_items = dataset.csv_items.iloc[:self.cases]
-            self._loader = torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=False)
-        return self._loader
+            self._cases = []
+            for data in torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=False):
+                if "label_prob" not in data:
+                    raise ValueError(f"[dataset] diagnostic_csv = {self.csv_path}: the validation "
+                                     "transforms gave no label_prob (a CSV with a label column "
+                                     "and LabelToProbability in valid_transform are needed)")
+                self._cases.append((self.agent.convert_tensor_type(data["image"]),
+                                    data["label_prob"][0].argmax(0).numpy() > 0))
+        return self._cases
 
     def run(self, nets: Mapping[str, nn.Module]) -> Dict[str, Any]:
         """Diagnostics of ``nets`` (name -> network), in eval mode, without gradients."""
         inferer = self.agent._validation_inferer()
         preds: Dict[str, List[np.ndarray]] = {name: [] for name in nets}
-        truths: List[np.ndarray] = []
+        cases = self._data()
         with torch.no_grad():
-            for data in self._data():
-                if "label_prob" not in data:
-                    raise ValueError(f"[dataset] diagnostic_csv = {self.csv_path}: the validation "
-                                     "transforms gave no label_prob (a CSV with a label column "
-                                     "and LabelToProbability in valid_transform are needed)")
-                images = self.agent.convert_tensor_type(data["image"]).to(self.agent.device)
-                truths.append(data["label_prob"][0].argmax(0).numpy() > 0)
+            for image, _ in cases:
+                images = image.to(self.agent.device)
                 for name, net in nets.items():
                     was_training = net.training
                     net.eval()
@@ -109,4 +113,4 @@ class TrainingDiagnostics:
                     out = out[0] if isinstance(out, (tuple, list)) else out
                     preds[name].append(out[0].argmax(0).cpu().numpy() > 0)
                     net.train(was_training)
-        return summarise(preds, truths)
+        return summarise(preds, [truth for _, truth in cases])

@@ -169,6 +169,8 @@ class SCMObjective:
 
     def __init__(self, settings: SCMSettings, training: Mapping[str, Any]):
         self.settings = settings
+        #: the paper's recipe uses PyMIC's Dice on every voxel, as the original code
+        self.paper = settings.is_paper
         self.dice = DiceLoss()
         self.regularisers: Dict[str, Tuple[float, Any]] = {}
         if settings.alpha > 0:
@@ -196,26 +198,30 @@ class SCMObjective:
         s = self.settings
         seeds = self._seeds(batch)
         mask = valid_mask_from_label(batch.get("data", {}).get("label"))
+        reg_inputs = {"image": batch["image"]}
+        if mask is not None:
+            reg_inputs["valid_mask"] = mask.to(batch["image"].device)
+        ensemble = s.pseudo_label == "ensemble"
+        targets: Dict[int, Tuple[torch.Tensor, Optional[torch.Tensor]]] = {}
         result = []
         for k, out in enumerate(outputs):
-            other = monitor_logits[(k + 1) % len(monitor_logits)]
-            kd = distillation_loss(out, other, s.temperature)
-            target, weight = pseudo_label_targets(
-                monitor_logits, k, ensemble=s.pseudo_label == "ensemble",
-                confidence=s.confidence, foreground_only=s.pseudo_classes == "foreground",
-                seeds=seeds)
+            kd = distillation_loss(out, monitor_logits[(k + 1) % len(monitor_logits)],
+                                   s.temperature)
+            key = 0 if ensemble else k  # the ensemble target is the same for every network
+            if key not in targets:
+                targets[key] = pseudo_label_targets(
+                    monitor_logits, k, ensemble=ensemble, confidence=s.confidence,
+                    foreground_only=s.pseudo_classes == "foreground", seeds=seeds)
+            target, weight = targets[key]
             ce = partial_ce_loss(out, target, weight, from_logits=True)
-            if s.is_paper:
+            if self.paper:
                 dice = self.dice({"prediction": out, "ground_truth": target})
             else:
                 dice = partial_dice_loss(F.softmax(out, dim=1), target, weight)
             terms: Terms = {"kd": kd, "sup": ce + dice}
             loss = s.lam * kd + (1 - s.lam) * terms["sup"]
             for name, (w, fn) in self.regularisers.items():
-                inputs = {"prediction": out, "image": batch["image"]}
-                if mask is not None:
-                    inputs["valid_mask"] = mask.to(out.device)
-                terms[name] = fn(inputs)
+                terms[name] = fn({"prediction": out, **reg_inputs})
                 loss = loss + w * terms[name]
             result.append({"loss": loss, **terms})
         return result
