@@ -18,8 +18,9 @@ For each row of the CSV (paths relative to the dataset root, as PyMIC reads them
 3. validate the clicks against the image grid and Omega_M (an
    :class:`~pymic_paseg.annotation.AnnotationError` names the case, object and click);
 4. expand them (:func:`~pymic_paseg.expansion.case_expansion.expand_annotation`) and
-   write the partial label (uint8: 0 background, 1 foreground, ``class_num``
-   unlabeled) on the image grid, atomically, to ``OUT_DIR/<image file name>``;
+   write the partial label (uint8: 0 background, ``k`` the foreground of class ``k``
+   = the object's ``label``, ``class_num`` unlabeled) on the image grid, atomically,
+   to ``OUT_DIR/<image file name>``;
 5. with a dense ``label`` column: the metrics of PA-Seg Fig. 4, the optional epsilon
    sweep (:mod:`~pymic_paseg.expansion.sweep`), and QC overlays (:mod:`~.qc`).
 
@@ -186,11 +187,21 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     if nonfinite is not None:  # NaN/inf voxels (read as 0) are outside Omega_M
         valid = ~nonfinite if valid is None else valid & ~nonfinite
     case = _read_clicks(task, geometry)
-    partial = expand_annotation(image, case, geometry, job.params, valid_mask=valid,
-                                class_num=job.class_num)
+    try:
+        partial, conflicts = expand_annotation(image, case, geometry, job.params,
+                                               valid_mask=valid, class_num=job.class_num,
+                                               return_conflicts=True)
+    except AnnotationError as error:
+        if error.path is not None or task.clicks is None:
+            raise
+        raise AnnotationError(error.reason, path=task.clicks, case_id=error.case_id,
+                              object_id=error.object_id, point=error.point) from None
+    if conflicts:
+        logger.warning("case %s: %d voxel(s) claimed by objects of two classes, left "
+                       "unlabeled", task.case, conflicts)
     metrics = sweep = None
     if truth is not None:
-        metrics = expansion_metrics(partial, truth, job.class_num)
+        metrics = expansion_metrics(partial, truth, job.class_num, conflicts)
         if job.sweep:
             sweep = sweep_case(image, case, geometry, job.params, valid, partial, truth,
                                job.sweep, job.class_num)
@@ -293,6 +304,10 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     if job.sweep and job.params.rule != "paper":
         raise ConfigError(f"an epsilon sweep thresholds eq. 2's geodesic distance, so it needs "
                           f"SeedExpansion_rule = paper (--rule paper). Got: {job.params.rule!r}")
+    if job.sweep and job.class_num != DEFAULT_CLASS_NUM:
+        raise ConfigError(f"an epsilon sweep is for a binary task (class_num = 2, one "
+                          f"foreground class). Got: class_num = {job.class_num} (--class-num / "
+                          "[network] class_num); leave out --sweep")
     has_truth = _check_inputs(rows, source, job.sweep, csv_path, out_dir)
     report_dir = report_dir or out_dir
     tasks = _tasks(root, rows, source, out_dir, report_dir, qc)
