@@ -3,7 +3,8 @@
 Written to ``OUT/report/``:
 
 * ``per_case.csv`` - method, case, Dice, ASSD (mm), from PyMIC's own
-  ``pymic.util.evaluation_seg.get_class_evaluation_score``;
+  ``pymic.util.evaluation_seg.get_class_evaluation_score`` (:mod:`pymic_paseg.evaluation`;
+  with several classes, the mean over classes and ``dice_<k>``, ``assd_<k>`` per class);
 * ``summary.md`` - mean ± std per method, step timings, the commands;
 * ``training_curves.png`` - training loss and validation Dice per method;
 * ``overlay_<case>.png`` - image, ground truth and each method's prediction.
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
 
+from pymic_paseg.evaluation import case_summary, evaluate_case
 from pymic_paseg.io_atomic import atomic_path, atomic_write_text
 
 METRICS = ("dice", "assd")
@@ -32,20 +35,31 @@ def _load(path: Path):
     return array, data["spacing"]
 
 
+def dataset_classes(data: Path) -> Dict[int, str]:
+    """The foreground classes of a demo dataset (its manifest's ``labels``; else ``{1}``)."""
+    manifest = data / "dataset.json"
+    if not manifest.is_file():
+        return {1: "lesion"}
+    labels = json.loads(manifest.read_text(encoding="utf-8")).get("labels", {"1": "lesion"})
+    return {int(k): v for k, v in labels.items() if int(k) != 0}
+
+
 def evaluate_folder(out: Path, prediction_dir: str) -> List[Dict[str, object]]:
-    """PyMIC's Dice and ASSD for each test case of the demo dataset in ``out``."""
-    from pymic.util.evaluation_seg import get_class_evaluation_score
+    """PyMIC's Dice and ASSD for each test case of the demo dataset in ``out``: the mean
+    over classes and, with several classes, ``dice_<k>``/``assd_<k>`` for each class."""
     data = out / "demo_data"
+    classes = dataset_classes(data)
     with open(data / "test_eval_pairs.csv", newline="") as handle:
         pairs = list(csv.DictReader(handle))
     cases: List[Dict[str, object]] = []
     for pair in pairs:
         truth, spacing = _load(data / pair["ground_truth"])
-        seg, _ = _load(out / prediction_dir / pair["segmentation"])
-        case: Dict[str, object] = {"case": Path(pair["segmentation"]).name.split(".")[0]}
-        for metric in METRICS:
-            case[metric] = float(get_class_evaluation_score(seg, truth, 1, spacing, metric))
-        cases.append(case)
+        seg_path = out / prediction_dir / pair["segmentation"]
+        seg, _ = _load(seg_path)
+        rows = evaluate_case(seg, truth, spacing, classes,
+                             names=(str(seg_path), str(data / pair["ground_truth"])))
+        cases.append({"case": Path(pair["segmentation"]).name.split(".")[0],
+                      **case_summary(rows)})
     return cases
 
 
@@ -60,7 +74,7 @@ def summarise(rows: Sequence[Dict[str, object]], methods: Sequence) -> List[Dict
     for method in methods:
         mine = [r for r in rows if r["method"] == method.key]
         entry: Dict[str, object] = {"method": method.key, "title": method.title, "n": len(mine)}
-        for metric in METRICS:
+        for metric in [k for k in (mine[0] if mine else METRICS) if k not in ("method", "case")]:
             values = np.asarray([r[metric] for r in mine], float)
             entry[metric] = (float(values.mean()), float(values.std()))
         table.append(entry)
@@ -73,6 +87,11 @@ def format_table(table: Sequence[Dict[str, object]]) -> str:
         dice, assd = e["dice"], e["assd"]
         lines.append(f"| {e['title']} | {dice[0]:.3f} ± {dice[1]:.3f} | "
                      f"{assd[0]:.2f} ± {assd[1]:.2f} | {e['n']} |")
+        for key in sorted(k for k in e if str(k).startswith("dice_")):  # several classes
+            k = key[len("dice_"):]
+            d, a = e[key], e[f"assd_{k}"]
+            lines.append(f"| &nbsp;&nbsp;class {k} | {d[0]:.3f} ± {d[1]:.3f} | "
+                         f"{a[0]:.2f} ± {a[1]:.2f} | {e['n']} |")
     return "\n".join(lines)
 
 
@@ -140,16 +159,16 @@ def write_report(out: Path, methods: Sequence, timings: Dict[str, float]) -> Pat
     report.mkdir(exist_ok=True)
     rows = evaluate(out, methods)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["method", "case", *METRICS],
-                            lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else
+                            ["method", "case", *METRICS], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(report / "per_case.csv", buffer.getvalue())
     table = format_table(summarise(rows, methods))
     timing = "\n".join(f"| {k} | {v:.0f} s |" for k, v in timings.items())
     atomic_write_text(report / "summary.md", f"# PA-Seg demo\n\n{table}\n\n"
-                      "Dice and ASSD from PyMIC's `get_class_evaluation_score` (label 1) on the "
-                      "held-out test cases.\n\n| step (this run) | time |\n|---|---|\n"
+                      "Dice and ASSD from PyMIC's `get_class_evaluation_score` (each class; "
+                      "the method's row is the mean over classes) on the held-out test cases.\n\n| step (this run) | time |\n|---|---|\n"
                       f"{timing}\n")
     _plot_curves(out, methods, report / "training_curves.png")
     _plot_overlays(out, methods, rows, report)

@@ -12,7 +12,9 @@ For each row of the CSV (paths relative to the dataset root, as PyMIC reads them
 
    * ``column``: the row's ``clicks`` column (a click map, a Slicer ``.mrk.json`` or a
      one-case CSV, see :func:`pymic_paseg.annotation.read_annotation`);
-   * ``dir``: ``DIR/<image file name>``, a NIfTI click map per case;
+   * ``dir``: ``DIR/<image file name>``, a NIfTI click map per case (or, if there is
+     none, ``DIR/<image name stem>.csv``, as ``pymic_run clicks`` writes for a case with
+     several classes);
    * ``table``: one clicks CSV shared by all cases (rows matched by case name);
 
 3. validate the clicks against the image grid and Omega_M (an
@@ -45,6 +47,7 @@ from pymic_paseg.annotation import AnnotationError, CaseAnnotation, ImageGeometr
 from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, output_paths,
                                           read_dataset_csv, resolve, root_relative, row_inputs,
                                           run_stoppable, write_rows_csv)
+from pymic_paseg.annotation.simulate_batch import clicks_csv_path
 from pymic_paseg.config import ConfigError
 from pymic_paseg.errors import Interrupted
 from pymic_paseg.expansion.case_expansion import (DEFAULT_CLASS_NUM, expand_annotation,
@@ -75,8 +78,10 @@ class ClickSource:
     location: Optional[str] = None
 
     def path_for(self, root: str, row: DatasetRow) -> Optional[str]:
-        if self.kind == "dir":
-            return os.path.join(self.location, os.path.basename(row.values["image"]))
+        if self.kind == "dir":  # the click map, else a clicks CSV (a case with several classes)
+            path = os.path.join(self.location, os.path.basename(row.values["image"]))
+            other = clicks_csv_path(path)
+            return other if not os.path.exists(path) and os.path.isfile(other) else path
         if self.kind == "table":
             return self.location
         value = row.get(CLICKS_COLUMN)
