@@ -77,13 +77,25 @@ class DemoOptions:
     timings: Dict[str, float] = field(default_factory=dict)
 
 
-def copy_configs(out: Path) -> Path:
+def preset_classes(preset: str) -> int:
+    """The number of lesion classes of a demo dataset preset."""
+    from pymic_paseg.data.presets import PRESETS
+    return int(PRESETS.get(preset, {}).get("n_classes", 1))
+
+
+def copy_configs(out: Path, n_classes: int = 1) -> Path:
+    """The demo configs into ``out/configs``; with several classes, their class-count
+    keys set by :func:`pymic_paseg.config_classes.with_class_count` (class_num = K + 1)."""
+    from pymic_paseg.config_classes import write_with_class_count
     target = out / "configs"
     target.mkdir(parents=True, exist_ok=True)
     source = resources.files("pymic_paseg.demo") / "configs"
     for name in CONFIG_NAMES:
         with resources.as_file(source / f"{name}.cfg") as path:
-            shutil.copyfile(path, target / f"{name}.cfg")
+            if n_classes == 1:
+                shutil.copyfile(path, target / f"{name}.cfg")
+            else:
+                write_with_class_count(path, target / f"{name}.cfg", n_classes)
     return target
 
 
@@ -95,7 +107,8 @@ class DemoPipeline:
         self.out = Path(options.out).resolve()
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "logs").mkdir(exist_ok=True)
-        copy_configs(self.out)
+        self.n_classes = preset_classes(options.preset)
+        copy_configs(self.out, self.n_classes)
 
     # ------------------------------------------------------------ running
     def run_cli(self, step: str, args: Sequence[str]) -> None:
@@ -161,7 +174,8 @@ class DemoPipeline:
             self.run_cli("expand", ["expand", "demo_data", "--csv", "demo_data/train.csv",
                                     "--clicks", "demo_data/clicks", "--out", "demo_data/partial",
                                     "--out-csv", "demo_data/train_partial.csv",
-                                    "--metrics", "demo_data/expansion_metrics.csv"])
+                                    "--metrics", "demo_data/expansion_metrics.csv",
+                                    "--class-num", str(self.n_classes + 1)])
 
     def run(self) -> Path:
         from pymic_paseg.demo.report import write_report

@@ -148,9 +148,12 @@ def expand_annotation(image: np.ndarray, case: CaseAnnotation, geometry: ImageGe
     for obj in objects:
         try:
             checked_classes([obj.label], 1, class_num)
-        except ValueError as error:
-            raise AnnotationError(f"label {obj.label!r}: {error}".replace("object 0: ", ""),
-                                  case_id=case.case_id, object_id=obj.object_id) from None
+        except ValueError:
+            raise AnnotationError(
+                f"the object's label (class) {obj.label!r} does not fit class_num = "
+                f"{class_num}, whose classes are 1..{class_num - 1}; a task with K foreground "
+                "classes needs class_num = K + 1 ([network] class_num, pymic_run expand "
+                "--class-num)", case_id=case.case_id, object_id=obj.object_id) from None
     with torch_threads():
         return expand_seeds(image, [o.foreground.voxel for o in objects],
                             [o.box() for o in objects], valid_mask, geometry.spacing_zyx,
