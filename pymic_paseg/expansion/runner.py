@@ -44,6 +44,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from pymic_paseg.annotation import AnnotationError, CaseAnnotation, ImageGeometry, read_annotation
+from pymic_paseg.annotation.read import annotation_format
 from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, output_paths,
                                           read_dataset_csv, resolve, root_relative, row_inputs,
                                           run_stoppable, write_rows_csv)
@@ -162,12 +163,18 @@ def _read_on_grid(path: str, geometry: ImageGeometry, what: str, case: str) -> n
     return sitk.GetArrayFromImage(image)
 
 
-def _read_clicks(task: _Task, geometry: ImageGeometry) -> CaseAnnotation:
+def _read_clicks(task: _Task, geometry: ImageGeometry, class_num: int) -> CaseAnnotation:
     if task.clicks is None:
         raise AnnotationError(f"no click file: the '{CLICKS_COLUMN}' column is empty",
                               case_id=task.case)
     if not os.path.isfile(task.clicks):
         raise AnnotationError("click file not found", path=task.clicks, case_id=task.case)
+    if class_num != DEFAULT_CLASS_NUM and annotation_format(task.clicks) == "clickmap":
+        # its codes name objects, not classes: every object would silently be class 1
+        raise AnnotationError(f"a click map gives no object class, so it cannot be expanded "
+                              f"for class_num = {class_num}; give this case's clicks as a CSV "
+                              "with a label column (pymic_run clicks writes one for a "
+                              "multi-class label)", path=task.clicks, case_id=task.case)
     return read_annotation(task.clicks, geometry, case_id=task.case)
 
 
@@ -191,7 +198,7 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     valid = valid_region(image, job.params, mask)
     if nonfinite is not None:  # NaN/inf voxels (read as 0) are outside Omega_M
         valid = ~nonfinite if valid is None else valid & ~nonfinite
-    case = _read_clicks(task, geometry)
+    case = _read_clicks(task, geometry, job.class_num)
     try:
         partial, conflicts = expand_annotation(image, case, geometry, job.params,
                                                valid_mask=valid, class_num=job.class_num,
