@@ -90,3 +90,37 @@ def test_class_count_edits_keys_and_keeps_the_rest():
 def test_class_count_errors_name_the_file_and_key(text, message):
     with pytest.raises(ConfigError, match=message):
         with_class_count(text, 2, "x.cfg")
+
+
+def _write(array, path):
+    import SimpleITK as sitk
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(sitk.GetImageFromArray(array), str(path))
+
+
+@pytest.mark.parametrize("labels", [{"0": "background", "1": "lesion"},
+                                    {"0": "background", "1": "bright", "2": "dark"}])
+def test_demo_report_scores_each_class_of_the_dataset(tmp_path, labels):
+    import json
+    from types import SimpleNamespace
+
+    from pymic_paseg.demo.report import evaluate, format_table, summarise
+    seg, truth = _volumes()
+    if len(labels) == 2:
+        seg, truth = (seg == 1).astype(np.uint8), (truth == 1).astype(np.uint8)
+    data = tmp_path / "demo_data"
+    _write(truth, data / "labels" / "c0.nii.gz")
+    _write(seg, tmp_path / "pred" / "c0.nii.gz")
+    (data / "dataset.json").write_text(json.dumps({"labels": labels}))
+    (data / "test_eval_pairs.csv").write_text("ground_truth,segmentation\nlabels/c0.nii.gz,"
+                                              "c0.nii.gz\n")
+    method = SimpleNamespace(key="m", title="method", prediction_dir="pred")
+    rows = evaluate(tmp_path, [method])
+    table = format_table(summarise(rows, [method]))
+    if len(labels) == 2:
+        assert set(rows[0]) == {"method", "case", "dice", "assd"}
+        assert rows[0]["dice"] == pytest.approx(0.8, abs=1e-5) and "class 1" not in table
+    else:
+        assert rows[0]["dice_1"] == pytest.approx(0.8, abs=1e-5)
+        assert rows[0]["dice_2"] == pytest.approx(0.8, abs=1e-5)
+        assert "| &nbsp;&nbsp;class 1 | 0.800" in table and "class 2" in table

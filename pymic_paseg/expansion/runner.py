@@ -144,6 +144,14 @@ class ExpansionSummary:
                          f"Omega_F precision {m['fg_precision']:.3f} recall {m['fg_recall']:.3f} "
                          f"Dice {m['fg_dice']:.3f}; Omega_B precision {m['bg_precision']:.3f} "
                          f"recall {m['bg_recall']:.3f} Dice {m['bg_dice']:.3f}")
+            k = 1
+            while f"fg{k}_dice" in m:  # several classes
+                lines.append(f"  class {k}: Omega_F precision {m[f'fg{k}_precision']:.3f} "
+                             f"recall {m[f'fg{k}_recall']:.3f} Dice {m[f'fg{k}_dice']:.3f}")
+                k += 1
+            if m.get("conflict_fraction"):
+                lines.append(f"  voxels claimed by two classes (left unlabeled): "
+                             f"{m['conflict_fraction']:.2e} of all voxels")
         for entry in self.sweep:
             lines.append(f"  epsilon {entry['epsilon']:<5g} Omega_F precision "
                          f"{entry['fg_precision_mean']:.3f} recall {entry['fg_recall_mean']:.3f}")
