@@ -42,7 +42,7 @@ def as_classes(classes: Classes) -> Dict[int, str]:
 
 
 def check_label_values(array: np.ndarray, classes: Classes, what: str) -> None:
-    """``ValueError`` naming ``what`` (a file) if ``array`` holds a value outside 0 and the classes."""
+    """``ValueError`` naming ``what`` (a file) if ``array`` has a value not 0 nor a class."""
     known = set(as_classes(classes)) | {0}
     values = {int(v) for v in np.unique(np.asarray(array))}
     unknown = sorted(values - known)

@@ -2,7 +2,6 @@
 expansion (class_num 3) -> a few stage-1 iterations (class_num 3) -> inference ->
 PyMIC's Dice and ASSD for each class."""
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest

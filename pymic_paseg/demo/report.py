@@ -168,7 +168,8 @@ def write_report(out: Path, methods: Sequence, timings: Dict[str, float]) -> Pat
     timing = "\n".join(f"| {k} | {v:.0f} s |" for k, v in timings.items())
     atomic_write_text(report / "summary.md", f"# PA-Seg demo\n\n{table}\n\n"
                       "Dice and ASSD from PyMIC's `get_class_evaluation_score` (each class; "
-                      "the method's row is the mean over classes) on the held-out test cases.\n\n| step (this run) | time |\n|---|---|\n"
+                      "the method's row is the mean over classes) on the held-out test "
+                      "cases.\n\n| step (this run) | time |\n|---|---|\n"
                       f"{timing}\n")
     _plot_curves(out, methods, report / "training_curves.png")
     _plot_overlays(out, methods, rows, report)
