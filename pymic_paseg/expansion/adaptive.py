@@ -48,9 +48,9 @@ change 0-0.11) from those whose boundary does not (thalamus, putamen: 0.12-0.31;
 the caudate lies in between); on seed 2, three of eight thalamus objects fell under
 0.1 (0.075-0.092) and took ``r`` = 1 (precision 0.85-0.89). ``RATIO`` 0.5 (0.6 left
 the mean precision on the thalamus and putamen under 0.95, the former fixed 0.7 with
-a background-free ball the worst thalamus object under 0.8) and ``RATIO_B`` 0.15 (0.25 put Omega_B's precision on the putamen under
-0.99) trade recall for precision; ``INTENSITY_WEIGHT`` 10 gave far less recall, 200 no
-gain. ``benchmarks/expansion_frontier.py`` shows the limit: on the thalamus and
+a background-free ball the worst thalamus object under 0.8) and ``RATIO_B`` 0.15
+(0.25 put Omega_B's precision on the putamen under 0.99) trade recall for precision;
+``INTENSITY_WEIGHT`` 10 gave far less recall, 200 no gain. ``benchmarks/expansion_frontier.py`` shows the limit: on the thalamus and
 putamen even a per-object oracle threshold of ``D_F / D_B`` reaches 0.95 precision
 only at recall 0.11-0.15. Measured figures: docs/annotation.md, *The expansion rule*.
 
