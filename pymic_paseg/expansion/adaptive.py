@@ -50,9 +50,10 @@ the caudate lies in between); on seed 2, three of eight thalamus objects fell un
 the mean precision on the thalamus and putamen under 0.95, the former fixed 0.7 with
 a background-free ball the worst thalamus object under 0.8) and ``RATIO_B`` 0.15
 (0.25 put Omega_B's precision on the putamen under 0.99) trade recall for precision;
-``INTENSITY_WEIGHT`` 10 gave far less recall, 200 no gain. ``benchmarks/expansion_frontier.py`` shows the limit: on the thalamus and
-putamen even a per-object oracle threshold of ``D_F / D_B`` reaches 0.95 precision
-only at recall 0.11-0.15. Measured figures: docs/annotation.md, *The expansion rule*.
+``INTENSITY_WEIGHT`` 10 gave far less recall, 200 no gain.
+``benchmarks/expansion_frontier.py`` shows the limit: on the thalamus and putamen
+even a per-object oracle threshold of ``D_F / D_B`` reaches 0.95 precision only at
+recall 0.09-0.17 (seeds 0-2). Measured figures: docs/annotation.md, *The expansion rule*.
 
 Note:
     A voxel in two boxes is foreground if either object claims it, else unlabeled:
