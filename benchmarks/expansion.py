@@ -9,6 +9,7 @@ precision, the mean Omega_B precision / recall, and the mean time per case::
 
     OMP_NUM_THREADS=1 python benchmarks/expansion.py                 # 8 cases per kind
     OMP_NUM_THREADS=1 python benchmarks/expansion.py --variants 1 --lesions 2 --kinds ventricle
+    OMP_NUM_THREADS=1 python benchmarks/expansion.py --seed 2 --per-object   # held-out seed
 
 The rules run with their defaults otherwise (``ExpansionParams(rule=...)``), one
 PyTorch thread, as ``pymic_run expand`` runs them.
@@ -28,7 +29,7 @@ from pymic_paseg.expansion.case_expansion import expand_annotation
 from pymic_paseg.expansion.params import RULES
 
 
-def _measure(cases, rule: str) -> Dict[str, List[Dict[str, float]]]:
+def _measure(cases, rule: str, per_object: bool = False) -> Dict[str, List[Dict[str, float]]]:
     params = ExpansionParams(rule=rule)
     rows: Dict[str, List[Dict[str, float]]] = {}
     for case in cases:
@@ -38,6 +39,10 @@ def _measure(cases, rule: str) -> Dict[str, List[Dict[str, float]]]:
         seconds = time.perf_counter() - start
         metrics = expansion_metrics(label, case.truth, 2)
         rows.setdefault(case.kind, []).append(dict(metrics, seconds=seconds))
+        if per_object:
+            print(f"{rule:9s} {case.case_id:18s} F prec {metrics['fg_precision']:.3f} "
+                  f"F rec {metrics['fg_recall']:.3f} B prec {metrics['bg_precision']:.4f} "
+                  f"B rec {metrics['bg_recall']:.3f}")
     return rows
 
 
@@ -49,6 +54,7 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-object", action="store_true", help="one row per object too")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -61,7 +67,7 @@ def main() -> None:
     print("Omega_F / Omega_B precision and recall per object kind")
     print(header)
     for rule in args.rules:
-        for kind, rows in _measure(cases, rule).items():
+        for kind, rows in _measure(cases, rule, args.per_object).items():
             def mean(key: str) -> float:
                 return float(np.mean([r[key] for r in rows]))
             worst = min(r["fg_precision"] for r in rows)

@@ -11,6 +11,9 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 CASES = {
     "expansion.py": (["--variants", "1", "--lesions", "1", "--kinds", "caudate"],
                      ["Omega_F / Omega_B precision", "paper     caudate", "adaptive  lesion"]),
+    "expansion_frontier.py": (["--variants", "1", "--lesions", "1", "--kinds", "caudate",
+                               "--per-object"],
+                              ["Oracle thresholds", "caudate_left_0", "lesion (mean)"]),
     "geodesic.py": (["--shape", "8", "16", "16", "--accuracy-shape", "6", "8", "8",
                      "--repeats", "1", "--threads", "1"],
                     ["speed and memory", "accuracy vs Dijkstra", "mean rel. dev."]),

@@ -133,3 +133,69 @@ def test_same_label_in_other_units_and_at_another_voxel_size():
     coarser = expand_seeds(image, [click], [box], spacing=(2.5, 2.5, 2.5), **kwargs)
     assert np.count_nonzero(rescaled != reference) <= 0.001 * reference.size
     np.testing.assert_array_equal(coarser, reference)
+
+
+def _u_shape() -> np.ndarray:
+    """Two 5-voxel-thick arms 4 voxels apart, joined at one end (a 'U'): non-convex."""
+    truth = np.zeros(SHAPE, bool)
+    truth[7:13, 5:30, 6:11] = True    # arm 1
+    truth[7:13, 5:30, 15:20] = True   # arm 2, across a 4-voxel background gap
+    truth[7:13, 25:30, 6:20] = True   # the bottom joining them
+    return truth
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_on_a_low_contrast_u_shape_nothing_leaks_into_the_gap_between_the_arms(seed):
+    rng = np.random.default_rng(seed)
+    truth = _u_shape()
+    image = (np.where(truth, HIGH, LOW) + rng.normal(0, NOISE, SHAPE)).astype(np.float32)
+    click = (10, 9, 8)                 # near the open end of arm 1, next to the gap
+    box, background = _clicks(truth, click)
+    label = expand_seeds(image, [click], [box], rule="adaptive",
+                         background_voxels=[background])
+    paper = expand_seeds(image, [click], [box], rule="paper")
+    gap = np.zeros(SHAPE, bool)
+    gap[7:13, 5:25, 11:15] = True
+    assert not np.any((label == FOREGROUND) & gap)
+    assert np.any((paper == FOREGROUND) & gap)    # the paper's ball does cross it
+    # the arms' edges stop the growth (a plateau): most of the U is reached, around the
+    # bottom; at the no-edge fallback ratio the recall would be about 0.45
+    precision, recall = _precision_recall(label == FOREGROUND, truth)
+    assert precision >= 0.95 and recall >= 0.7, (precision, recall)
+
+
+def test_a_high_contrast_object_is_filled_from_an_off_centre_click():
+    rng = np.random.default_rng(0)
+    grid = np.indices(SHAPE)
+    centre, radii = np.array([10, 18, 18]), np.array([5, 9, 7])
+    truth = (((grid - centre[:, None, None, None]) / radii[:, None, None, None]) ** 2
+             ).sum(0) <= 1
+    image = (np.where(truth, 2 * LOW, LOW) + rng.normal(0, NOISE, SHAPE)).astype(np.float32)
+    click = (10, 13, 16)               # off-centre
+    box, background = _clicks(truth, click)
+    label = expand_seeds(image, [click], [box], rule="adaptive",
+                         background_voxels=[background])
+    precision, recall = _precision_recall(label == FOREGROUND, truth)
+    assert precision >= 0.95 and recall >= 0.5, (precision, recall)
+
+
+def test_without_an_edge_omega_f_stops_at_the_fallback_ratio():
+    """Noise only: no plateau, so Omega_F = {D_F < RATIO * D_B} within the gate."""
+    from pymic_paseg.expansion import adaptive
+    from pymic_paseg.expansion.plateau import most_stable_threshold
+    rng = np.random.default_rng(3)
+    image = (LOW + rng.normal(0, NOISE, (16, 24, 24))).astype(np.float32)
+    valid = np.ones(image.shape, bool)
+    click = (8, 9, 14)
+    maps = adaptive.object_distances(image, valid, click, (1.0, 1.0, 1.0))
+    ratio = np.where(maps.d_b > 0, maps.d_f / np.where(maps.d_b > 0, maps.d_b, 1), np.inf)
+    gate = np.abs(maps.smooth - maps.inside_median) <= min(
+        adaptive.GATE * maps.inside_spread, adaptive.GATE_CONTRAST * maps.contrast)
+    _, change = most_stable_threshold(ratio, gate, *adaptive.PLATEAU_RATIOS,
+                                      adaptive.PLATEAU_STEPS, adaptive.PLATEAU_WINDOW,
+                                      adaptive.PLATEAU_MIN_VOXELS)
+    assert change >= adaptive.PLATEAU_MAX_CHANGE
+    foreground, _ = adaptive.object_regions(image, valid, click, (1.0, 1.0, 1.0))
+    expected = (ratio < adaptive.RATIO) & gate
+    expected[click] = True
+    np.testing.assert_array_equal(foreground, expected)
