@@ -14,6 +14,8 @@ When those are present the shared loop (:mod:`pymic_paseg.agents.loop`) runs wit
   of devices; the training data are split by a :class:`ShardSampler` (PyTorch's
   ``DistributedSampler``, a new permutation each epoch, ``seed = [training] random_seed``);
 * gradients are averaged by DDP; the logged training losses are the mean over ranks;
+  BatchNorm running statistics are averaged over ranks before each validation,
+  checkpoint and SCM monitor refresh;
 * rank 0 alone validates (on the unwrapped networks) and sends the result to every
   rank, so best-model tracking, ``ReduceLROnPlateau``, early stopping and SCM's monitor
   source decide the same on every rank;
@@ -86,7 +88,26 @@ class DistContext:
             net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
         net.to(device)
         ids = [device.index] if device.type == "cuda" else None
-        return nn.parallel.DistributedDataParallel(net, device_ids=ids)
+        # buffers (BatchNorm running statistics) stay per rank during a round and are
+        # averaged by `average_buffers` before they are used (as timm's `distribute_bn`)
+        return nn.parallel.DistributedDataParallel(net, device_ids=ids,
+                                                   broadcast_buffers=False)
+
+    def average_buffers(self, module: nn.Module) -> None:
+        """Average the floating-point buffers (BatchNorm running mean / variance) over ranks.
+
+        Each rank's running statistics follow its own cases; their mean equals, for the
+        running mean exactly, what one process on the global batch would hold (the
+        update is linear). Called before validation, checkpoints and SCM monitor refreshes.
+        """
+        if not self.active:
+            return
+        import torch.distributed as dist
+        with torch.no_grad():
+            for buffer in module.buffers():
+                if buffer.dtype.is_floating_point:
+                    dist.all_reduce(buffer)
+                    buffer.div_(self.world_size)
 
     def broadcast_module(self, module: nn.Module) -> None:
         """Copy rank 0's parameters and buffers into ``module`` on every rank."""

@@ -118,6 +118,11 @@ class DeviceAwareLoop(InferenceMixin):
     def _dist(self) -> distributed.DistContext:
         return getattr(self, "dist", None) or distributed.DistContext()
 
+    def sync_buffers(self) -> None:
+        """DDP: average the members' BatchNorm running statistics over ranks."""
+        for member in self.members:
+            self._dist().average_buffers(member.module())
+
     def validate_round(self) -> Optional[Dict[str, Any]]:
         """:meth:`validation`, run on DDP rank 0 only; every rank gets its result."""
         return self._dist().on_main(self.validation)
@@ -252,6 +257,7 @@ class DeviceAwareLoop(InferenceMixin):
             if self.stop_requested() and self.glob_it < end:
                 self._save_and_stop()
             t_train = time.perf_counter()
+            self.sync_buffers()
             valid_scalars = self.validate_round()
             t_valid = time.perf_counter()
             self._step_schedulers(valid_scalars)
@@ -273,6 +279,7 @@ class DeviceAwareLoop(InferenceMixin):
         """Write the checkpoint of the current iteration (if not yet) and raise Interrupted."""
         s, it = self.loop_settings, self.glob_it
         path = ckpt.checkpoint_file(s.ckpt_dir, self.members[0].prefix, it)
+        self.sync_buffers()
         if self._dist().is_main and \
                 ckpt.read_pointer(s.ckpt_dir, self.members[0].prefix, "latest") != it:
             for member in self.members:

@@ -144,6 +144,7 @@ class PASegSCMAgent(PasegSegAgent):
         monitors = self._monitors()
         if self.glob_it - monitors.last_refresh < self.interval:
             return
+        self.sync_buffers()  # DDP: the ranks' BatchNorm statistics, averaged
         states = []
         for member in self.members:
             use_best = self.monitor_source == "best" and member.best_state is not None
