@@ -30,6 +30,7 @@ which knows nothing of DDP: they refuse to start under torchrun.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import random
@@ -88,10 +89,13 @@ class DistContext:
             net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
         net.to(device)
         ids = [device.index] if device.type == "cuda" else None
-        # buffers (BatchNorm running statistics) stay per rank during a round and are
-        # averaged by `average_buffers` before they are used (as timm's `distribute_bn`)
-        return nn.parallel.DistributedDataParallel(net, device_ids=ids,
-                                                   broadcast_buffers=False)
+        # buffers (BatchNorm running statistics) are synced from rank 0 at construction,
+        # then stay per rank during a round and are averaged by `average_buffers` before
+        # they are used (as timm's `distribute_bn`); torch >= 2.14 renamed the option
+        ddp = nn.parallel.DistributedDataParallel
+        option = ("forward_sync_buffers" if "forward_sync_buffers"
+                  in inspect.signature(ddp.__init__).parameters else "broadcast_buffers")
+        return ddp(net, device_ids=ids, **{option: False})
 
     def average_buffers(self, module: nn.Module) -> None:
         """Average the floating-point buffers (BatchNorm running mean / variance) over ranks.
