@@ -211,6 +211,17 @@ def test_stage1_two_ranks_match_one_process_write_once_and_resume(tmp_path):
     assert list(ddp) == [2, 4]
     _assert_same_curve(ddp, reference)
     _assert_same_weights(state["model_state_dict"], tmp_path / "one", "one")
+    # rank 0's validation = one process validating the saved weights on the whole set
+    checker = PASegStage1Agent(load_config(tmp_path / "ddp.cfg"), "train")
+    checker.create_dataset()
+    checker.create_network()
+    checker.device = torch.device("cpu")
+    checker.members = checker.build_members()
+    checker.net.load_state_dict(state["model_state_dict"])
+    valid = checker.validation()["class_dice"]
+    logged = [_curve(ddp_dir, f"valid/class_dice_{c}")[4] for c in range(2)]
+    print(f"valid class Dice at iteration 4: logged by rank 0 {logged}, recomputed {valid}")
+    assert logged == pytest.approx(list(valid), abs=1e-5) and logged[0] > 0.5
 
     # resume the two-rank checkpoint in one process (any number of ranks can)
     resumed = tmp_path / "resume.cfg"
