@@ -180,6 +180,8 @@ def _overrides(args: argparse.Namespace) -> dict:
 def cmd_train(args: argparse.Namespace, rest: List[str]) -> int:
     _check_config_file(args.cfg)
     import pymic.net_run.train as train
+    from pymic_paseg.agents.distributed import quiet_secondary_rank
+    quiet_secondary_rank(train)  # under torchrun, ranks > 0 write no log nor config copy
     return _run_pymic(train.main, "pymic_train", args.cfg, rest, _overrides(args),
                       dry_run=getattr(args, "dry_run", False))
 

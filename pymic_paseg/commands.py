@@ -11,6 +11,7 @@
                      [--intensity-normalization N] [--mask-threshold T] [--class-num C]
                      [--workers N] [--metrics PATH] [--report-dir DIR] [--sweep LIST]
                      [--qc N] [--nonfinite error|mask] [--quiet]
+                     [--shard I/N | --merge N] [--skip-done]
 
 ``expand`` takes the ``SeedExpansion_*`` keys from the ``[dataset]`` section of
 ``--config`` (a PyMIC config file) and lets each flag override its key (table
@@ -167,8 +168,31 @@ def expansion_settings(args: argparse.Namespace) -> Tuple[Any, int]:
     return params, class_num
 
 
+def _merge_expansion(args: argparse.Namespace) -> int:
+    """``expand ... --merge N``: the shards' CSVs and metrics joined (see expansion.shards)."""
+    from pymic_paseg.annotation.batch import read_dataset_csv
+    from pymic_paseg.expansion.runner import METRICS_FILE
+    from pymic_paseg.expansion.shards import merge_shards
+    if args.shard:
+        raise ConfigError("--merge joins the shards' outputs: give it without --shard")
+    metrics = args.metrics or os.path.join(args.report_dir or args.out, METRICS_FILE)
+    result = merge_shards(read_dataset_csv(args.csv), args.out_csv, metrics, args.merge)
+    print(f"merged {args.merge} shard(s): {result['cases']} case(s) in {args.out_csv}"
+          + (f"; metrics: {metrics}" if result["mean"] else ""))
+    if result["mean"]:
+        print("mean Omega_F precision {fg_precision:.3f} recall {fg_recall:.3f} "
+              "Dice {fg_dice:.3f}".format(**result["mean"]))
+    for case in result["missing"]:
+        print(f"{PROG} expand --merge: {case}: no partial label (failed in its shard)",
+              file=sys.stderr)
+    return EXIT_FAILED if result["missing"] else EXIT_OK
+
+
 def cmd_expand(args: argparse.Namespace, rest: List[str]) -> int:
-    from pymic_paseg.expansion.runner import ClickSource, ExpansionJob, run_expansion
+    from pymic_paseg.expansion.runner import METRICS_FILE, ClickSource, ExpansionJob, run_expansion
+    from pymic_paseg.expansion.shards import parse_shard, shard_file
+    if args.merge is not None:
+        return _merge_expansion(args)
     params, class_num = expansion_settings(args)
     if args.clicks:
         source = ClickSource("dir", args.clicks)
@@ -177,9 +201,18 @@ def cmd_expand(args: argparse.Namespace, rest: List[str]) -> int:
     else:
         source = ClickSource("column")
     job = ExpansionJob(params, class_num, tuple(args.sweep or ()), nonfinite=args.nonfinite)
-    summary = run_expansion(args.root, args.csv, args.out, args.out_csv, job=job, source=source,
-                            workers=args.workers, metrics_path=args.metrics,
-                            report_dir=args.report_dir, qc=args.qc, progress=not args.quiet)
+    shard = parse_shard(args.shard) if args.shard else None
+    out_csv, metrics = args.out_csv, args.metrics
+    if shard is not None:  # each shard writes its own CSVs; --merge joins them
+        if args.sweep:
+            raise ConfigError("--sweep summarises all cases: run it without --shard")
+        out_csv = shard_file(out_csv, shard)
+        metrics = shard_file(metrics or os.path.join(args.report_dir or args.out,
+                                                     METRICS_FILE), shard)
+    summary = run_expansion(args.root, args.csv, args.out, out_csv, job=job, source=source,
+                            workers=args.workers, metrics_path=metrics,
+                            report_dir=args.report_dir, qc=args.qc, progress=not args.quiet,
+                            shard=shard, skip_done=shard is not None or args.skip_done)
     return _failures("expand", summary)
 
 
@@ -246,6 +279,16 @@ def _add_expand(sub) -> None:
     parser.add_argument("--nonfinite", choices=("error", "mask"), default="error",
                         help="NaN/inf image voxels: fail the case (default) or warn and "
                              "leave them out of Omega_M")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="only rows I, I+N, I+2N ... of the CSV (I from 0 to N-1, e.g. "
+                             "$SLURM_ARRAY_TASK_ID/N); writes OUT_CSV and the metrics with "
+                             ".shardIofN before the extension; skips finished cases")
+    parser.add_argument("--skip-done", action="store_true",
+                        help="keep the partial labels already finished in OUT (implied by "
+                             "--shard)")
+    parser.add_argument("--merge", type=int, metavar="N",
+                        help="join the CSVs and metrics of the N shards into OUT_CSV and the "
+                             "metrics file; nothing is expanded")
     parser.set_defaults(func=cmd_expand, passthrough=False)
 
 

@@ -67,7 +67,7 @@ KNOWN_KEYS = {
         loss_gce_q mixup_probability random_seed learning_rate optimizer momentum weight_decay
         nesterov lr_scheduler lr_gamma lr_milestones lr_min lr_power lr_step
         reducelronplateau_patience evaluation_metric device resume progress
-        nonfinite_gradients""",
+        nonfinite_gradients sync_batchnorm""",
     "testing": """ckpt_mode ckpt_name ckpt_dir ckpt_prefix dmsps_test_mode
         dmsps_uncertainty_threshold evaluation_mode filename_ignore_dir filename_replace_source
         filename_replace_target gpus device label_source label_target output_csv output_dir

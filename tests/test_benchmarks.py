@@ -9,6 +9,9 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 CASES = {
+    "ddp_overhead.py": (["--shape", "8", "16", "16", "--repeats", "1", "--warmup", "0",
+                         "--device", "cpu"],
+                        ["plain loop step", "DDP 1 rank step", "DDP overhead"]),
     "expansion.py": (["--variants", "1", "--lesions", "1", "--kinds", "caudate"],
                      ["Omega_F / Omega_B precision", "paper     caudate", "adaptive  lesion"]),
     "expansion_frontier.py": (["--variants", "1", "--lesions", "1", "--kinds", "caudate",

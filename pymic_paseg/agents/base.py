@@ -162,7 +162,7 @@ class PasegSegAgent(DeviceAwareLoop, SegmentationAgent):
                 images = self.convert_tensor_type(data["image"]).to(self.device)
                 labels = self.convert_tensor_type(data["label_prob"]).to(self.device)
                 for member in self.members:
-                    out = inferer.run(member.net, images)
+                    out = inferer.run(member.module(), images)  # DDP: rank 0 alone
                     out = out[0] if isinstance(out, (tuple, list)) else out
                     soft = get_soft_label(torch.argmax(out, 1, keepdim=True), class_num,
                                           self.tensor_type)

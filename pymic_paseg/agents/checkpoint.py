@@ -22,6 +22,7 @@ import torch
 
 from pymic_paseg.agents.pointers import (checkpoint_file, pointer_path,  # noqa: F401
                                          read_pointer, write_pointer)
+from pymic_paseg.agents.distributed import unwrap
 from pymic_paseg.errors import CheckpointError
 from pymic_paseg.io_atomic import atomic_path
 
@@ -69,7 +70,7 @@ def load_checkpoint(path: os.PathLike | str, map_location: Any = "cpu") -> Dict[
 
 def load_model_weights(net: torch.nn.Module, state_dict: Dict[str, Any], source: str) -> None:
     """Strictly load ``state_dict`` into ``net``; name the file and keys on mismatch."""
-    target = net.module if isinstance(net, torch.nn.DataParallel) else net
+    target = unwrap(net)
     own = target.state_dict()
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))

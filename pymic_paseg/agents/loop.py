@@ -29,6 +29,7 @@ from torch import nn
 from torch.optim import lr_scheduler
 
 from pymic_paseg.agents import checkpoint as ckpt
+from pymic_paseg.agents import distributed
 from pymic_paseg.agents.device import DevicePlan, resolve_device
 from pymic_paseg.agents.inference import InferenceMixin
 from pymic_paseg.agents.rng_state import (capture_rng, current_position, restore_rng,
@@ -57,7 +58,7 @@ class TrainMember:
     resume_state: Optional[Dict[str, Any]] = field(default=None, repr=False)
 
     def module(self) -> nn.Module:
-        return self.net.module if isinstance(self.net, nn.DataParallel) else self.net
+        return distributed.unwrap(self.net)
 
 
 class DeviceAwareLoop(InferenceMixin):
@@ -76,6 +77,10 @@ class DeviceAwareLoop(InferenceMixin):
             self.loop_settings = LoopSettings.from_config(config)
             config["training"].setdefault("iter_valid", self.loop_settings.iter_valid)
             self.device_plan: DevicePlan = resolve_device(config, "training")
+            #: DDP under torchrun (see :mod:`~pymic_paseg.agents.distributed`), else inactive
+            self.dist, self.device_plan = distributed.setup(
+                config, self.device_plan, supported=self.counts_iterations,
+                agent=type(self).__name__)
         super().__init__(config, stage)
         self.members: List[TrainMember] = []
         self.glob_it = 0
@@ -106,19 +111,42 @@ class DeviceAwareLoop(InferenceMixin):
         return getattr(self, "_round_iters", None) or self.loop_settings.iter_valid
 
     def stop_requested(self) -> bool:
-        """Whether SIGINT/SIGTERM asked the loop to save and stop."""
+        """Whether SIGINT/SIGTERM asked the loop to save and stop (on any DDP rank)."""
         stop = getattr(self, "_stop", None)
-        return stop is not None and stop.requested
+        return self._dist().any_rank(stop is not None and stop.requested)
+
+    def _dist(self) -> distributed.DistContext:
+        return getattr(self, "dist", None) or distributed.DistContext()
+
+    def sync_buffers(self) -> None:
+        """DDP: average the members' BatchNorm running statistics over ranks."""
+        for member in self.members:
+            self._dist().average_buffers(member.module())
+
+    def validate_round(self) -> Optional[Dict[str, Any]]:
+        """:meth:`validation`, run on DDP rank 0 only; every rank gets its result."""
+        return self._dist().on_main(self.validation)
+
+    # ------------------------------------------------------------ data
+    def create_dataset(self) -> None:
+        super().create_dataset()
+        if self.stage == "train" and self._dist().active:
+            self.train_loader = self.dist.shard_loader(self.train_loader, self.random_seed)
 
     # ------------------------------------------------------------ setup
     def _place_members(self) -> None:
         plan = self.device_plan
         self.device = plan.device
         for member in self.members:
+            if self._dist().active:
+                member.net = self.dist.wrap(member.net, plan.device)
+                continue
             member.net.to(plan.device)
             if plan.data_parallel:
                 member.net = nn.DataParallel(member.net, device_ids=plan.gpu_ids)
         self.net = self.members[0].net
+        if self._dist().active:
+            return
         logger.info("training on %s%s", plan.device,
                     f" (DataParallel over GPUs {plan.gpu_ids})" if plan.data_parallel else "")
 
@@ -169,8 +197,7 @@ class DeviceAwareLoop(InferenceMixin):
         state = ckpt.load_checkpoint(path, map_location=self.device)
         member = self.members[0]
         if s.init_mode == 0:
-            self.load_pretrained_weights(member.net, state["model_state_dict"],
-                                         self.device_plan.gpu_ids or [0])
+            self.load_pretrained_weights(member.module(), state["model_state_dict"], [0])
             return 0
         ckpt.load_model_weights(member.net, state["model_state_dict"], path)
         member.resume_state = state
@@ -181,7 +208,8 @@ class DeviceAwareLoop(InferenceMixin):
     def train_valid(self) -> None:
         from tensorboardX import SummaryWriter
         s = self.loop_settings
-        ckpt.remove_stale_temp_files(s.ckpt_dir)
+        if self._dist().is_main:
+            ckpt.remove_stale_temp_files(s.ckpt_dir)
         self.members = self.build_members()
         self._place_members()
         self._resume_rng = self._resume_position = None
@@ -192,12 +220,15 @@ class DeviceAwareLoop(InferenceMixin):
         if getattr(self, "train_loader_unlab", None) is not None:  # PyMIC's SSL agents
             self.trainIter_unlab = iter(self.train_loader_unlab)
         restore_rng(self._resume_rng)  # after the iterator: it may draw from the RNGs
-        self.summ_writer = SummaryWriter(s.ckpt_dir)
+        main = self._dist().is_main  # DDP: rank 0 alone writes files
+        self._dist().seed_rank(self.random_seed, start_it)
+        self.summ_writer = SummaryWriter(s.ckpt_dir) if main else distributed.NullWriter()
         self.glob_it = start_it
         suffix = f"_from_{start_it}" if start_it else ""  # a resumed run keeps the first file
         curves = os.path.join(s.ckpt_dir, f"{s.prefix}_training_curves{suffix}.csv")
         self._rounds = RoundLogger(self.summ_writer, total=s.iter_max, start=start_it,
-                                   progress=s.progress, curves_csv=curves)
+                                   progress=s.progress and main,
+                                   curves_csv=curves if main else None)
         self.on_train_start(start_it)
         try:
             with StopSignals("saving a checkpoint at the current iteration, then stopping") \
@@ -211,6 +242,7 @@ class DeviceAwareLoop(InferenceMixin):
                 logger.info("%s: best iteration %d, valid dice %.4f", member.name,
                             member.best_it, member.best_dice)
         self.on_train_end()
+        distributed.finish(getattr(self, "dist", None))
 
     def _rounds_from(self, it: int) -> None:
         s, rounds = self.loop_settings, self._rounds
@@ -219,13 +251,14 @@ class DeviceAwareLoop(InferenceMixin):
             self._round_iters = end - it
             lr_value = self.members[0].optimizer.param_groups[0]["lr"]
             t_start = time.perf_counter()
-            train_scalars = self.training()
+            train_scalars = self._dist().mean_scalars(self.training())
             if not self.counts_iterations:
                 self.glob_it = end
             if self.stop_requested() and self.glob_it < end:
                 self._save_and_stop()
             t_train = time.perf_counter()
-            valid_scalars = self.validation()
+            self.sync_buffers()
+            valid_scalars = self.validate_round()
             t_valid = time.perf_counter()
             self._step_schedulers(valid_scalars)
             self.glob_it = it = end
@@ -246,7 +279,9 @@ class DeviceAwareLoop(InferenceMixin):
         """Write the checkpoint of the current iteration (if not yet) and raise Interrupted."""
         s, it = self.loop_settings, self.glob_it
         path = ckpt.checkpoint_file(s.ckpt_dir, self.members[0].prefix, it)
-        if ckpt.read_pointer(s.ckpt_dir, self.members[0].prefix, "latest") != it:
+        self.sync_buffers()
+        if self._dist().is_main and \
+                ckpt.read_pointer(s.ckpt_dir, self.members[0].prefix, "latest") != it:
             for member in self.members:
                 state = self._state(member, it, None, member.module().state_dict())
                 ckpt.save_checkpoint(state, ckpt.checkpoint_file(s.ckpt_dir, member.prefix, it))
@@ -296,12 +331,13 @@ class DeviceAwareLoop(InferenceMixin):
             if dice > member.best_dice:
                 member.best_dice, member.best_it = dice, it
                 member.best_state = copy.deepcopy(member.module().state_dict())
-                ckpt.save_checkpoint(self._state(member, it, dice, member.best_state),
-                                     ckpt.checkpoint_file(s.ckpt_dir, member.prefix, "best"))
-                ckpt.write_pointer(s.ckpt_dir, member.prefix, "best", it)
+                if self._dist().is_main:
+                    ckpt.save_checkpoint(self._state(member, it, dice, member.best_state),
+                                         ckpt.checkpoint_file(s.ckpt_dir, member.prefix, "best"))
+                    ckpt.write_pointer(s.ckpt_dir, member.prefix, "best", it)
         stop = (valid_scalars is not None and s.early_stop is not None
                 and it - self.members[0].best_it > s.early_stop)
-        if it in s.iter_save or it >= s.iter_max or stop:
+        if (it in s.iter_save or it >= s.iter_max or stop) and self._dist().is_main:
             for index, member in enumerate(self.members):
                 dice = None if valid_scalars is None else self.member_dice(valid_scalars, index)
                 state = self._state(member, it, dice, member.module().state_dict())

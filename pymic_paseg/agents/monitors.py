@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import nn
 
+from pymic_paseg.agents.distributed import unwrap
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,7 +31,7 @@ class Monitors:
 
     @staticmethod
     def _frozen(net: nn.Module) -> nn.Module:
-        target = net.module if isinstance(net, nn.DataParallel) else net
+        target = unwrap(net)
         clone = copy.deepcopy(target)
         clone.eval()
         for param in clone.parameters():

@@ -61,12 +61,19 @@ def _generator_state(loader) -> Optional[torch.Tensor]:
     return None if generator is None else generator.get_state()
 
 
+def _sampler_epoch(loader) -> Optional[int]:
+    """The epoch of a DDP ``DistributedSampler`` (its permutation's seed offset), if any."""
+    epoch = getattr(getattr(loader, "sampler", None), "epoch", None)
+    return None if epoch is None else int(epoch)
+
+
 class CountingIterator:
     """A data loader's iterator that remembers the RNG states it started from and counts."""
 
     def __init__(self, loader, start: Optional[Dict[str, Any]] = None):
         self.start = start or {"torch": torch.get_rng_state(),
-                               "generator": _generator_state(loader)}
+                               "generator": _generator_state(loader),
+                               "epoch": _sampler_epoch(loader)}
         self.inner: Iterator = iter(loader)
         self.drawn = 0
 
@@ -82,6 +89,8 @@ class CountingIterator:
         position = {"torch": self.start["torch"], "drawn": int(self.drawn)}
         if self.start["generator"] is not None:
             position["generator"] = self.start["generator"]
+        if self.start.get("epoch") is not None:
+            position["sampler_epoch"] = int(self.start["epoch"])
         return position
 
 
@@ -96,8 +105,11 @@ def resume_iterator(loader, position: Optional[Dict[str, Any]]) -> CountingItera
     torch.set_rng_state(position["torch"].cpu())
     if position.get("generator") is not None and getattr(loader, "generator", None) is not None:
         loader.generator.set_state(position["generator"].cpu())
+    if position.get("sampler_epoch") is not None and _sampler_epoch(loader) is not None:
+        loader.sampler.set_epoch(int(position["sampler_epoch"]))  # DDP: the epoch's order
     iterator = CountingIterator(loader, {"torch": position["torch"],
-                                         "generator": position.get("generator")})
+                                         "generator": position.get("generator"),
+                                         "epoch": _sampler_epoch(loader)})
     drawn = int(position["drawn"])
     sampler_iter = getattr(iterator.inner, "_sampler_iter", None)
     try:

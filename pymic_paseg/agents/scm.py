@@ -137,23 +137,32 @@ class PASegSCMAgent(PasegSegAgent):
         if self.monitors is None:
             self.monitors = Monitors([m.net for m in self.members], amp=self.monitor_amp)
             self.monitors.last_refresh = self.glob_it
+            self._sync_monitors()
         return self.monitors
 
     def _maybe_refresh(self) -> None:
         monitors = self._monitors()
         if self.glob_it - monitors.last_refresh < self.interval:
             return
+        self.sync_buffers()  # DDP: the ranks' BatchNorm statistics, averaged
         states = []
         for member in self.members:
             use_best = self.monitor_source == "best" and member.best_state is not None
             states.append(member.best_state if use_best else member.module().state_dict())
         monitors.refresh(states, self.glob_it)
+        self._sync_monitors()
+
+    def _sync_monitors(self) -> None:
+        """DDP: every rank's monitors take rank 0's weights and BatchNorm statistics
+        (the ranks' running statistics differ between DDP's buffer broadcasts)."""
+        for monitor in self.monitors.copies:
+            self._dist().broadcast_module(monitor)
 
     # ------------------------------------------------------------ stage-1 reference
     def on_train_start(self, start_it: int) -> None:
         """Validate the stage-1 weights once, so the log says whether SCM improved on them."""
         if start_it == 0 and self.stage1_valid is None:
-            scalars = self.validation()
+            scalars = self.validate_round()
             if scalars is not None:
                 self.stage1_valid = {m.name: self.member_dice(scalars, i)
                                      for i, m in enumerate(self.members)}

@@ -58,6 +58,7 @@ from pymic_paseg.expansion.params import ExpansionParams
 from pymic_paseg.expansion.qc import draw_overlay
 from pymic_paseg.expansion.report import (plot_sweep, sweep_table, write_metrics_csv,
                                           write_sweep_csv)
+from pymic_paseg.expansion.shards import Shard, check_settings_stamp, finished_label
 from pymic_paseg.expansion.sweep import sweep_case
 from pymic_paseg.io_guard import check_outputs
 from pymic_paseg.io_integrity import check_image_file
@@ -234,6 +235,22 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     return _Outcome(task.out, metrics, sweep, task.qc)
 
 
+def _finished(tasks: Sequence[_Task], job: ExpansionJob) -> Dict[str, _Outcome]:
+    """Outcomes of the cases whose partial label is already written (see ``skip_done``)."""
+    done = {}
+    for task in tasks:
+        partial = finished_label(task.out, task.image, job.class_num)
+        if partial is None:
+            continue
+        metrics = None
+        if task.label:
+            geometry = ImageGeometry.from_file(task.image)
+            truth = _read_on_grid(task.label, geometry, "label", task.case)
+            metrics = expansion_metrics(partial, truth, job.class_num)
+        done[task.out] = _Outcome(task.out, metrics, None, None)
+    return done
+
+
 def _rule_title(params: ExpansionParams) -> str:
     return f"epsilon={params.epsilon:g}" if params.rule == "paper" else f"rule {params.rule}"
 
@@ -294,7 +311,8 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
                   job: Optional[ExpansionJob] = None, source: ClickSource = ClickSource(),
                   workers: int = 1, metrics_path: Optional[str] = None,
                   report_dir: Optional[str] = None, qc: int = 0,
-                  progress: bool = True) -> ExpansionSummary:
+                  progress: bool = True, shard: Optional[Shard] = None,
+                  skip_done: bool = False) -> ExpansionSummary:
     """Expand the clicks of every case of ``csv_path`` (see the module docstring).
 
     Args:
@@ -310,6 +328,9 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
         report_dir: folder of metrics, sweep and QC files; default ``out_dir``.
         qc: QC overlays for the first ``qc`` cases of the CSV.
         progress: show a progress bar.
+        shard: process only this shard's rows (:mod:`~pymic_paseg.expansion.shards`).
+        skip_done: keep the cases whose partial label is already finished (their
+            metrics are recomputed from it; no sweep nor QC for them).
 
     Raises:
         ConfigError: unreadable CSV, missing columns or click source, a sweep without
@@ -321,6 +342,11 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     job = job or ExpansionJob()
     start = time.perf_counter()
     rows = read_dataset_csv(csv_path)
+    if shard is not None:
+        rows = shard.take(rows)
+        if not rows:
+            raise ConfigError(f"shard {shard.index}/{shard.count} of {csv_path} has no case "
+                              "(more shards than cases)")
     if job.sweep and job.params.rule != "paper":
         raise ConfigError(f"an epsilon sweep thresholds eq. 2's geodesic distance, so it needs "
                           f"SeedExpansion_rule = paper (--rule paper). Got: {job.params.rule!r}")
@@ -335,9 +361,18 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     _check_outputs(root, csv_path, rows, tasks, out_csv, metrics_path if has_truth else None,
                    report_dir if job.sweep else None)
     os.makedirs(out_dir, exist_ok=True)
-    results, failures, stop = run_stoppable(functools.partial(_expand_case, job=job), tasks, [t.case for t in tasks],
-                                            [t.out for t in tasks], workers=workers,
-                                            desc="expansion", progress=progress)
+    if skip_done:  # labels made with other settings must not count as done
+        check_settings_stamp(out_dir, job)
+    done = _finished(tasks, job) if skip_done else {}
+    todo = [t for t in tasks if t.out not in done]
+    if done:
+        logger.info("%d of %d case(s) already expanded in %s: skipped", len(done), len(tasks),
+                    out_dir)
+    fresh, failures, stop = run_stoppable(functools.partial(_expand_case, job=job), todo,
+                                          [t.case for t in todo], [t.out for t in todo],
+                                          workers=workers, desc="expansion", progress=progress)
+    by_out = {**dict(zip((t.out for t in todo), fresh)), **done}
+    results = [by_out.get(t.out) for t in tasks]
     good = [(row, r) for row, r in zip(rows, results) if r is not None]
     write_rows_csv(out_csv, ["image", "label"],
                    [[row.values["image"], root_relative(r.out, root)] for row, r in good])
@@ -349,8 +384,8 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
         summary.metrics_csv = metrics_path
         summary.mean_metrics = write_metrics_csv(summary.metrics_csv, [c for c, _ in scored],
                                                  [r.metrics for _, r in scored])
-    if job.sweep and scored:
-        summary.sweep = sweep_table([r.sweep for _, r in scored])
+    if job.sweep and any(r.sweep is not None for _, r in scored):
+        summary.sweep = sweep_table([r.sweep for _, r in scored if r.sweep is not None])
         summary.sweep_files = (os.path.join(report_dir, SWEEP_CSV),
                                os.path.join(report_dir, SWEEP_PNG))
         write_sweep_csv(summary.sweep_files[0], summary.sweep)
