@@ -143,7 +143,7 @@ def merge_shards(rows: Sequence[Any], out_csv: str, metrics_csv: Optional[str],
     "missing": [case, ...] (failed in their shard), "mean": {metric: mean}}``.
     """
     from pymic_paseg.annotation.batch import write_rows_csv
-    from pymic_paseg.expansion.report import MEAN_ROW, METRIC_COLUMNS, write_metrics_csv
+    from pymic_paseg.expansion.report import MEAN_ROW, write_metrics_csv
     if count < 1:
         raise ConfigError(f"--merge {count}: must be the number of shards (>= 1)")
     shards = [Shard(i, count) for i in range(count)]
@@ -173,5 +173,5 @@ def merge_shards(rows: Sequence[Any], out_csv: str, metrics_csv: Optional[str],
     if metrics_csv and metrics:
         cases = [row.case for row in rows if row.case in metrics]
         mean = write_metrics_csv(metrics_csv, cases,
-                                 [{c: metrics[case][c] for c in METRIC_COLUMNS} for case in cases])
+                                 [metrics[case] for case in cases])
     return {"cases": len(train), "missing": missing, "mean": mean}

@@ -54,7 +54,14 @@ def test_shards_then_merge_equal_one_run_and_rerun_skips_done(data, tmp_path, ca
         [c.image for c in data.cases]
     assert [os.path.basename(r["label"]) for r in merged] == \
         [os.path.basename(r["label"]) for r in ref]
-    assert _rows(tmp_path / "p" / "metrics.csv") == _rows(tmp_path / "ref" / "metrics.csv")
+    merged_metrics = _rows(tmp_path / "p" / "metrics.csv")
+    ref_metrics = _rows(tmp_path / "ref" / "metrics.csv")
+    assert merged_metrics[:-1] == ref_metrics[:-1]  # per case: the same rounded figures
+    # the merged mean is taken over the shards' rounded per-case figures: equal to rounding
+    assert merged_metrics[-1]["case"] == ref_metrics[-1]["case"] == "mean"
+    assert merged_metrics[-1].keys() == ref_metrics[-1].keys()
+    for key in ref_metrics[-1].keys() - {"case"}:
+        assert abs(float(merged_metrics[-1][key]) - float(ref_metrics[-1][key])) <= 2e-6, key
 
     # a second run of shard 0 expands nothing; a corrupt label is expanded again
     labels = sorted((tmp_path / "p").glob("*.nii.gz"))
