@@ -336,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=cmd_reproduce, passthrough=False)
     from pymic_paseg.commands import add_subcommands
     add_subcommands(sub)
+    from pymic_paseg.prepare.cli import add_prepare
+    add_prepare(sub)
     return parser
 
 
