@@ -234,7 +234,12 @@ def cmd_demo_data(args: argparse.Namespace, rest: List[str]) -> int:
     config = demo_config(args.preset, n_cases=args.cases, seed=args.seed,
                          n_valid=max(1, round(0.1 * args.cases)),
                          n_test=max(1, round(0.2 * args.cases)))
-    dataset = build_demo_dataset(args.out_dir, config, progress=not args.quiet)
+    from pymic_paseg.data import TemplateNotFoundError
+    try:
+        dataset = build_demo_dataset(args.out_dir, config, progress=not args.quiet)
+    except TemplateNotFoundError as exc:  # nilearn is the `demo` extra
+        print(f"{PROG} demo-data: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"demo dataset: {len(dataset.cases)} case(s) in {dataset.root}")
     for split, path in dataset.csv.items():
         print(f"  {split:<6} {path}")
