@@ -54,7 +54,8 @@ def _read_scalar_3d(path: str, what: str) -> sitk.Image:
 def check_image(path: str) -> ImageInfo:
     """Grid and minimum voxel of a readable, complete, finite 3D scalar image."""
     image = _read_scalar_3d(path, "image")
-    return ImageInfo(ImageGeometry.from_image(image), float(sitk.GetArrayViewFromImage(image).min()))
+    minimum = float(sitk.GetArrayViewFromImage(image).min())
+    return ImageInfo(ImageGeometry.from_image(image), minimum)
 
 
 def check_label(path: str, geometry: ImageGeometry) -> int:
