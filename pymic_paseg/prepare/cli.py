@@ -85,29 +85,40 @@ def _count(text: str) -> int:
     return int(text)
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` unless the help already says it or there is none."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("default" in text or action.default is None or action.default is False
+                or action.default == argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def add_prepare(sub) -> None:
     """Add ``prepare`` to ``pymic_run``'s sub-command parsers."""
     parser = sub.add_parser(
         "prepare", help="a folder of images + clicks -> a project for `pymic_run pipeline`",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter,
         description="Pair images with clicks by case name, check every case, expand the "
                     "clicks of the training cases and write CSV files, configs and "
                     "project.json into PROJECT. Walkthrough: docs/own_data.md.")
-    parser.add_argument("images", help="folder of the images (.nii.gz, .nii, .mha, .nrrd); "
+    parser.add_argument("images", metavar="IMAGES", help="folder of the images (.nii.gz, .nii, .mha, .nrrd); "
                                        "case = file name up to its first dot")
     parser.add_argument("--clicks", required=True,
                         help="folder of click files (<case>*.mrk.json, <case>*.fcsv, click "
                              "maps <case>*.nii.gz), or one clicks CSV (docs/annotation.md)")
-    parser.add_argument("--out", required=True, help="project folder to write")
+    parser.add_argument("--out", required=True, metavar="PROJECT", help="project folder to write")
     parser.add_argument("--labels", help="folder of dense labels <case>*.nii.gz; used only "
                                          "for validation and test cases, never for training")
     parser.add_argument("--split", default=None, metavar="TRAIN,VALID,TEST",
                         help="fractions of all cases; validation and test cases are drawn "
                              "from the labelled ones (default when no list is given: "
                              "0.7,0.1,0.2)")
-    parser.add_argument("--valid-csv", help="CSV (column case or image) of the validation cases")
-    parser.add_argument("--test-csv", help="CSV (column case or image) of the test cases")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split")
+    parser.add_argument("--valid-csv", metavar="CSV", help="CSV (column case or image) of the validation cases")
+    parser.add_argument("--test-csv", metavar="CSV", help="CSV (column case or image) of the test cases")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the split")
     parser.add_argument("--class-names", metavar="1=NAME,...",
                         help="names of the object classes (default: foreground)")
     parser.add_argument("--object-classes", metavar="CSV",
@@ -118,7 +129,7 @@ def add_prepare(sub) -> None:
     parser.add_argument("--patch-size", metavar="Z,Y,X",
                         help="training patch (default: from the image sizes, "
                              "docs/own_data.md)")
-    parser.add_argument("--iterations", type=_positive,
+    parser.add_argument("--iterations", type=_positive, metavar="N",
                         help="iter_max of every training (default: the templates')")
     parser.add_argument("--qc", type=_count, default=10, metavar="N",
                         help="QC overlays of the first N training cases")
@@ -126,6 +137,6 @@ def add_prepare(sub) -> None:
                         help="copy images and labels into PROJECT/data (default: symlinks)")
     parser.add_argument("--no-expand", action="store_true",
                         help="do not expand now; `pymic_run pipeline` will")
-    parser.add_argument("--workers", type=_positive, default=1, help="expansion processes")
+    parser.add_argument("--workers", type=_positive, default=1, metavar="N", help="expansion processes")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=cmd_prepare, passthrough=False)
