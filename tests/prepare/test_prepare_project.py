@@ -171,3 +171,25 @@ def test_help_shows_defaults(capsys):
         main(["prepare", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: auto)" in text and "(default: 10)" in text and "(default: 0)" in text
+
+
+def test_nifti_click_maps_and_their_class_table(source, tmp_path, capsys):
+    from pymic_paseg.annotation import write_click_map
+    from pymic_paseg.annotation.case_files import read_case_files
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for image in sorted(source["images"].iterdir()):
+        case = image.name.split(".")[0]
+        files = sorted(source["clicks"].glob(f"{case}_*.mrk.json"))
+        write_click_map(read_case_files(files, image, case), maps / f"{case}_clicks.nii.gz",
+                        encoding="instance")
+    out = tmp_path / "project"
+    assert main(["prepare", str(source["images"]), "--clicks", str(maps), "--out", str(out),
+                 "--split", "1,0,0", "--no-expand", "--quiet"]) == 0, capsys.readouterr()
+    rows = _rows(out / "data" / "clicks.csv")
+    assert len(rows) == 10 * 14 and {r["object"] for r in rows} == {"1", "2"}
+    table = tmp_path / "classes.csv"
+    table.write_text("case,object,label\npat00,2,2\n")
+    code = main(["prepare", str(source["images"]), "--clicks", str(maps), "--out",
+                 str(tmp_path / "p2"), "--object-classes", str(table), "--no-expand", "--quiet"])
+    assert code == 2 and "2 object classes" in capsys.readouterr().err
