@@ -193,3 +193,18 @@ def test_nifti_click_maps_and_their_class_table(source, tmp_path, capsys):
     code = main(["prepare", str(source["images"]), "--clicks", str(maps), "--out",
                  str(tmp_path / "p2"), "--object-classes", str(table), "--no-expand", "--quiet"])
     assert code == 2 and "2 object classes" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_prepared_configs_pass_pymic_run_check(source, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "project"
+    assert main(["prepare", str(source["images"]), "--clicks", str(source["clicks"]),
+                 "--labels", str(source["labels"]), "--out", str(out), "--quiet",
+                 "--split", "0.6,0.2,0.2"]) == 0
+    monkeypatch.chdir(out)
+    capsys.readouterr()
+    for name in ("stage1", "stage1_aux"):
+        assert main(["check", f"configs/{name}.cfg"]) == 0, capsys.readouterr().err
+    assert main(["check", "configs/scm.cfg"]) == 2  # the stage-1 checkpoints come later
+    faults = [line for line in capsys.readouterr().err.splitlines() if "fault(s)" not in line]
+    assert faults and all("checkpoint" in line for line in faults), faults
