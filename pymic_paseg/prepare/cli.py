@@ -63,6 +63,8 @@ def cmd_prepare(args: argparse.Namespace, rest: List[str]) -> int:
           + ("the whole image" if result.valid_threshold is None
              else f"image > {result.valid_threshold:g}"))
     print(f"expansion: {result.expansion}")
+    for path in result.unmatched:
+        print(f"ignored (no image of its case): {path}", file=sys.stderr)
     if result.bad:
         print(f"{len(result.bad)} problem(s); these cases were left out "
               f"(also in {project.root / REPORT_FILE}):", file=sys.stderr)

@@ -72,6 +72,7 @@ class PrepareResult:
     patch_size: List[int] = field(default_factory=list)
     valid_threshold: Optional[float] = None
     expansion: str = ""
+    unmatched: List[str] = field(default_factory=list)
 
 
 def _link(source: str, target: Path, copy: bool) -> str:
@@ -162,8 +163,6 @@ class _Preparer:
     def run(self) -> PrepareResult:
         opt = self.opt
         found = discover(Path(opt.images), Path(opt.clicks), opt.labels)
-        for path in found.unmatched:
-            logger.warning("no image for %s; ignored", path)
         self._splits(found)
         infos = self._images(found)
         tops = self._labels(found, infos)
@@ -200,7 +199,8 @@ class _Preparer:
             len(classes) + 1, list(patch), list(spacing), threshold,
             any(s == VALID for s in keep.values()), opt.iterations))
         self._write_report()
-        return PrepareResult(project, self.splits, self.bad, list(patch), threshold, summary)
+        return PrepareResult(project, self.splits, self.bad, list(patch), threshold, summary,
+                             found.unmatched)
 
     def _expand_args(self, class_num: int, threshold: Optional[float]) -> List[str]:
         args = [DATA_DIR, "--csv", f"{DATA_DIR}/train_clicks.csv", "--clicks-csv",

@@ -129,6 +129,7 @@ def test_bad_cases_are_listed_and_the_rest_is_prepared(source, tmp_path, capsys)
     image.write_bytes(gzip.compress(gzip.decompress(image.read_bytes())[:-500]))  # truncated
     for path in data["clicks"].glob("pat04*"):
         path.unlink()                                                   # no clicks: test case
+    (data["clicks"] / "nobody_lesion1.mrk.json").write_text("{}")      # no such case
     out = tmp_path / "project"
     code = main(["prepare", str(data["images"]), "--clicks", str(data["clicks"]),
                  "--out", str(out), "--quiet", "--split", "1,0,0"])
@@ -143,6 +144,7 @@ def test_bad_cases_are_listed_and_the_rest_is_prepared(source, tmp_path, capsys)
     assert "truncated" in problems["pat03"]
     for case in ("pat01", "pat02", "pat03"):
         assert case in err
+    assert "ignored (no image of its case): " in err and "nobody_lesion1.mrk.json" in err
     train = [Path(r["image"]).name for r in _rows(out / "data" / "train_partial.csv")]
     assert train == [f"pat{i:02d}.nii.gz" for i in (0, 5, 6, 7, 8, 9)]
     assert [r["image"] for r in _rows(out / "data" / "test.csv")] == ["images/pat04.nii.gz"]
