@@ -236,7 +236,12 @@ def cmd_demo_data(args: argparse.Namespace, rest: List[str]) -> int:
     config = demo_config(args.preset, n_cases=args.cases, seed=args.seed,
                          n_valid=max(1, round(0.1 * args.cases)),
                          n_test=max(1, round(0.2 * args.cases)))
-    dataset = build_demo_dataset(args.out_dir, config, progress=not args.quiet)
+    from pymic_paseg.data import TemplateNotFoundError
+    try:
+        dataset = build_demo_dataset(args.out_dir, config, progress=not args.quiet)
+    except TemplateNotFoundError as exc:  # nilearn is the `demo` extra
+        print(f"{PROG} demo-data: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"demo dataset: {len(dataset.cases)} case(s) in {dataset.root}")
     for split, path in dataset.csv.items():
         print(f"  {split:<6} {path}")
@@ -340,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=cmd_reproduce, passthrough=False)
     from pymic_paseg.commands import add_subcommands
     add_subcommands(sub)
+    from pymic_paseg.prepare.cli import add_prepare
+    add_prepare(sub)
     return parser
 
 

@@ -8,7 +8,9 @@ scan of their CSV files) calls :func:`check_image_file` first:
 1. the whole file is read and, for ``.gz``, fully decompressed: a gzip stream that
    ends early or has a bad checksum is refused;
 2. for NIfTI (``.nii``, ``.nii.gz``; NIfTI-1 and -2, either byte order), the voxel
-   data must be as long as the header says (``vox_offset + voxels x bytes``);
+   data must be as long as the header says (``vox_offset + voxels x bytes``; the
+   header's ``dim``, ``datatype`` and ``vox_offset`` are read with :mod:`struct`, so
+   nibabel is not needed);
    other formats are read with SimpleITK;
 3. NaN/inf voxels are refused (``nonfinite = "error"``, the default) or, as an
    explicit option (``nonfinite = "mask"``), reported with a warning and returned
@@ -23,6 +25,7 @@ import gzip
 import logging
 import struct
 import zlib
+from dataclasses import dataclass
 from typing import Optional, Tuple
 
 import numpy as np
@@ -52,46 +55,53 @@ def _read_bytes(path: str) -> bytes:
     return data
 
 
-def _nifti_header(data: bytes, path: str):
-    import nibabel as nib
+#: NIfTI ``datatype`` code -> numpy type (the NIfTI-1 standard's table; RGB as bytes).
+_NIFTI_DTYPES = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 32: "c8", 64: "f8", 128: "V3",
+                 256: "i1", 512: "u2", 768: "u4", 1024: "i8", 1280: "u8", 1536: "f16",
+                 1792: "c16", 2048: "c32", 2304: "V4"}
+#: byte offsets of the fields read: (datatype, dim[8], vox_offset) and their formats.
+_NIFTI_LAYOUT = {_NIFTI1: ((70, "h"), (40, "8h"), (108, "f")),
+                 _NIFTI2: ((12, "h"), (16, "8q"), (168, "q"))}
+
+
+@dataclass(frozen=True)
+class NiftiHeader:
+    """The three facts of a NIfTI-1/2 header that the size check needs."""
+
+    shape: Tuple[int, ...]   # (x, y, z, ...) as stored
+    dtype: np.dtype
+    offset: int              # where the voxel data starts
+
+
+def _nifti_header(data: bytes, path: str) -> NiftiHeader:
+    """Parse a NIfTI-1 or NIfTI-2 header (either byte order) with :mod:`struct`."""
     for order in "<>":
-        if len(data) >= 4 and struct.unpack(f"{order}i", data[:4])[0] in (_NIFTI1, _NIFTI2):
-            size = struct.unpack(f"{order}i", data[:4])[0]
-            klass = nib.Nifti1Header if size == _NIFTI1 else nib.Nifti2Header
-            try:
-                return klass.from_fileobj(_Buffer(data), check=False)
-            except Exception as err:  # noqa: BLE001 - nibabel raises several types
-                raise CorruptImageError(f"{path}: unreadable NIfTI header ({err})") from None
+        size = struct.unpack(f"{order}i", data[:4])[0] if len(data) >= 4 else 0
+        if size not in _NIFTI_LAYOUT:
+            continue
+        if len(data) < size:
+            raise CorruptImageError(f"{path}: unreadable NIfTI header (file holds {len(data)} "
+                                    f"bytes, the header needs {size})")
+        (type_at, type_fmt), (dim_at, dim_fmt), (off_at, off_fmt) = _NIFTI_LAYOUT[size]
+        code = struct.unpack_from(f"{order}{type_fmt}", data, type_at)[0]
+        dims = struct.unpack_from(f"{order}{dim_fmt}", data, dim_at)
+        offset = struct.unpack_from(f"{order}{off_fmt}", data, off_at)[0]
+        if code not in _NIFTI_DTYPES:
+            raise CorruptImageError(f"{path}: unreadable NIfTI header (datatype {code} is "
+                                    "not a NIfTI type)")
+        if not 1 <= dims[0] <= 7 or min(dims[1:1 + dims[0]]) < 0:
+            raise CorruptImageError(f"{path}: unreadable NIfTI header (dim = {list(dims)})")
+        dtype = np.dtype(_NIFTI_DTYPES[code]).newbyteorder(order)
+        return NiftiHeader(tuple(int(n) for n in dims[1:1 + dims[0]]), dtype,
+                           max(int(offset), size))
     raise CorruptImageError(f"{path}: not a NIfTI file (header size is neither 348 nor 540)")
-
-
-class _Buffer:
-    """A minimal read-only file object over bytes (nibabel reads the header from it)."""
-
-    def __init__(self, data: bytes):
-        self.data, self.pos = data, 0
-
-    def read(self, n: int = -1) -> bytes:
-        end = len(self.data) if n < 0 else self.pos + n
-        chunk = self.data[self.pos:end]
-        self.pos += len(chunk)
-        return chunk
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        self.pos = pos if whence == 0 else (self.pos + pos if whence == 1 else len(self.data) + pos)
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
 
 
 def _nifti_voxels(path: str) -> Tuple[np.ndarray, Tuple[int, ...]]:
     """The stored voxel values (flat, unscaled) and the shape (x, y, z, ...)."""
     data = _read_bytes(path)
     header = _nifti_header(data, path)
-    shape = tuple(int(n) for n in header.get_data_shape())
-    dtype = header.get_data_dtype()
-    offset = int(header.get_data_offset())
+    shape, dtype, offset = header.shape, header.dtype, header.offset
     count = int(np.prod(shape)) if shape else 0
     needed = offset + count * dtype.itemsize
     if len(data) < needed:

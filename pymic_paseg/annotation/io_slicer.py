@@ -26,6 +26,9 @@ Conventions of this package:
   use one point list per object (the simplest in Slicer) or one list with
   object-prefixed labels. Slicer saves each point list to its own file, so
   :func:`read_slicer_markups` also takes a list of files of one case;
+* **class** of an object: a ``class=N`` token in the ``description`` (or ``label``) of
+  any of its points (:func:`~pymic_paseg.annotation.classes.class_from_text`); the
+  tokens of one object must agree; without any the class is 1;
 * world -> voxel: RAS points are converted to LPS (x, y negated), mapped with
   SimpleITK's ``TransformPhysicalPointToContinuousIndex`` on the reference image
   and rounded to the nearest voxel. Points may land outside the image; validation
@@ -44,6 +47,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from pymic_paseg.annotation.classes import DEFAULT_CLASS, class_from_text
 from pymic_paseg.annotation.errors import AnnotationError
 from pymic_paseg.annotation.geometry import (COORDINATE_SYSTEMS, ImageGeometry, ImageLike,
                                              as_geometry, from_lps, to_lps)
@@ -51,7 +55,8 @@ from pymic_paseg.annotation.model import (FOREGROUND, CaseAnnotation, Click,
                                           ObjectAnnotation, case_id_from_path, parse_role)
 from pymic_paseg.io_atomic import atomic_write_text
 
-__all__ = ["read_slicer_markups", "write_slicer_markups", "split_label",
+__all__ = ["read_slicer_markups", "write_slicer_markups", "split_label", "point_class",
+           "set_object_class",
            "DEFAULT_COORDINATE_SYSTEM", "SCHEMA_URL"]
 
 logger = logging.getLogger(__name__)
@@ -105,6 +110,27 @@ def _frame(markup: Mapping[str, Any], where: str, path: str) -> Tuple[str, float
     return system, MM_PER_UNIT[units]
 
 
+def point_class(point: Mapping[str, Any], where: str, path: str) -> Optional[int]:
+    """The ``class=N`` token of a point's description, else of its label, else None."""
+    try:
+        found = class_from_text(str(point.get("description", "")), where)
+        return found if found is not None else class_from_text(str(point.get("label", "")),
+                                                               where)
+    except AnnotationError as err:
+        raise AnnotationError(err.reason, path=path) from None
+
+
+def set_object_class(labels: Dict[str, int], object_id: str, label: Optional[int],
+                     where: str, path: str) -> None:
+    """Record ``object_id``'s class; a point naming another class is an error."""
+    if label is None:
+        return
+    if labels.setdefault(object_id, label) != label:
+        raise AnnotationError(f"{where} says class={label}, an earlier point of the object "
+                              f"says class={labels[object_id]}", path=path,
+                              object_id=object_id)
+
+
 def _point_click(point: Mapping[str, Any], where: str, system: str, scale: float,
                  geometry: ImageGeometry, path: str) -> Tuple[Optional[str], Click]:
     """The object prefix (or None) and the click of one control point."""
@@ -124,8 +150,8 @@ def _point_click(point: Mapping[str, Any], where: str, system: str, scale: float
     return prefix, Click(voxel, role, f"{label!r} in {Path(path).name}")
 
 
-def _add_file_clicks(path: str, geometry: ImageGeometry,
-                     groups: Dict[str, List[Click]]) -> None:
+def _add_file_clicks(path: str, geometry: ImageGeometry, groups: Dict[str, List[Click]],
+                     labels: Dict[str, int]) -> None:
     """Append the clicks of one file to ``groups`` (object id -> clicks)."""
     for m, markup in enumerate(_load_json(path)["markups"]):
         if not isinstance(markup, dict):
@@ -147,6 +173,8 @@ def _add_file_clicks(path: str, geometry: ImageGeometry,
                 continue
             prefix, click = _point_click(point, point_where, system, scale, geometry, path)
             groups.setdefault(prefix or name, []).append(click)
+            set_object_class(labels, prefix or name, point_class(point, point_where, path),
+                             point_where, path)
 
 
 def read_slicer_markups(path: Union[PathLike, Sequence[PathLike]], reference: ImageLike, *,
@@ -165,12 +193,14 @@ def read_slicer_markups(path: Union[PathLike, Sequence[PathLike]], reference: Im
     geometry = as_geometry(reference)
     case_id = case_id_from_path(paths[0]) if case_id is None else case_id
     groups: Dict[str, List[Click]] = {}
+    labels: Dict[str, int] = {}
     for one in paths:
         try:
-            _add_file_clicks(one, geometry, groups)
+            _add_file_clicks(one, geometry, groups, labels)
         except AnnotationError as err:
             raise err.with_context(case_id=case_id) from None
-    objects = tuple(ObjectAnnotation(oid, tuple(clicks)) for oid, clicks in groups.items())
+    objects = tuple(ObjectAnnotation(oid, tuple(clicks), label=labels.get(oid, DEFAULT_CLASS))
+                    for oid, clicks in groups.items())
     logger.debug("read %d object(s) from %s", len(objects), ", ".join(paths))
     return CaseAnnotation(case_id, objects, geometry)
 
@@ -185,7 +215,9 @@ def _markup(obj: ObjectAnnotation, geometry: ImageGeometry, system: str) -> Dict
         else:
             n_bg += 1
             label = f"bg-{n_bg}"
-        points.append({"id": str(i + 1), "label": label, "description": click.role,
+        description = click.role if obj.label == DEFAULT_CLASS else \
+            f"{click.role} class={obj.label}"
+        points.append({"id": str(i + 1), "label": label, "description": description,
                        "position": list(from_lps(world, system)),
                        "positionStatus": "defined"})
     return {"type": POINT_LIST_TYPE, "name": obj.object_id, "coordinateSystem": system,

@@ -6,6 +6,7 @@ suffix                 format (module)
 ``.nii``, ``.nii.gz``  PA-Seg click map on the image grid (``io_nifti``)
 ``.mha``, ``.nrrd``    the same click map in another ITK format
 ``.mrk.json``, .json   3D Slicer Markups point lists (``io_slicer``)
+``.fcsv``              legacy 3D Slicer fiducial lists (``io_fcsv``)
 ``.csv``               table of clicks of one or many cases (``io_csv``)
 =====================  ===================================================
 """
@@ -16,6 +17,7 @@ from typing import Any, Optional, Union
 
 from pymic_paseg.annotation.geometry import ImageLike
 from pymic_paseg.annotation.io_csv import read_csv_case, write_csv_annotations
+from pymic_paseg.annotation.io_fcsv import read_fcsv
 from pymic_paseg.annotation.io_nifti import read_click_map, write_click_map
 from pymic_paseg.annotation.io_slicer import read_slicer_markups, write_slicer_markups
 from pymic_paseg.annotation.model import CaseAnnotation
@@ -26,6 +28,7 @@ __all__ = ["read_annotation", "write_annotation", "annotation_format", "FORMATS"
 FORMATS = {
     "clickmap": (".nii", ".nii.gz", ".mha", ".mhd", ".nrrd"),
     "slicer": (".mrk.json", ".json"),
+    "fcsv": (".fcsv",),
     "csv": (".csv",),
 }
 
@@ -62,12 +65,16 @@ def read_annotation(path: Union[str, os.PathLike], image_or_reference: Optional[
                          f"{fmt} points onto voxels")
     if fmt == "slicer":
         return read_slicer_markups(path, image_or_reference, case_id=case_id, **kwargs)
+    if fmt == "fcsv":
+        return read_fcsv(path, image_or_reference, case_id=case_id, **kwargs)
     return read_csv_case(path, image_or_reference, case_id=case_id, **kwargs)
 
 
 def write_annotation(case: CaseAnnotation, path: Union[str, os.PathLike], **kwargs: Any) -> None:
     """Write one case in the format the suffix of ``path`` names (see :data:`FORMATS`)."""
     fmt = annotation_format(path)
+    if fmt == "fcsv":
+        raise ValueError(f"{os.fspath(path)}: .fcsv is read only; write .mrk.json instead")
     if fmt == "clickmap":
         write_click_map(case, path, **kwargs)
     elif fmt == "slicer":

@@ -85,7 +85,8 @@ def template_file(name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise TemplateNotFoundError(
             f"the demo dataset needs the MNI template file {name!r} that ships with the "
-            f"'nilearn' package, but nilearn is not installed (pip install nilearn)")
+            f"'nilearn' package, but nilearn is not installed: install the demo extra, "
+            f"pip install \"pymic_paseg[demo]\" (or pip install nilearn)")
     package_dir = Path(list(spec.submodule_search_locations)[0])
     path = package_dir.joinpath(*NILEARN_DATA_SUBDIR, name)
     if not path.is_file():

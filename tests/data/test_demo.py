@@ -226,3 +226,11 @@ def test_lesion_too_large_for_crop_fails_clearly(tmp_path):
 
 def test_deformation_margin_rounds_up():
     assert deformation_margin(DemoConfig(deform_max_mm=2.5), (1.0, 1.0, 1.0)) == 3
+
+
+def test_demo_data_without_nilearn_names_the_extra(monkeypatch, tmp_path, capsys):
+    from pymic_paseg.cli import main
+    monkeypatch.setattr(template_module.importlib.util, "find_spec", lambda name: None)
+    assert main(["demo-data", str(tmp_path / "d"), "--cases", "3", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert 'pip install "pymic_paseg[demo]"' in err and "Traceback" not in err

@@ -1,0 +1,114 @@
+"""The class of an annotated object, and the table of classes of a project.
+
+Each :class:`~pymic_paseg.annotation.model.ObjectAnnotation` carries an integer
+``label``: its class in the partial label map (1..K; 0 is background). Where it
+comes from depends on the click format:
+
+* CSV: the ``label`` column (:mod:`~pymic_paseg.annotation.io_csv`);
+* 3D Slicer (``.mrk.json``, ``.fcsv``): a token ``class=N`` (also ``class:N``,
+  ``label=N``) in the ``description`` or the ``label`` of any point of the object
+  (:func:`class_from_text`); all tokens of one object must agree; none means 1;
+* NIfTI click maps: a table ``case,object,label`` given to ``pymic_run prepare
+  --object-classes`` (the instance code of object ``k`` is ``2k+1``/``2k+2`` and its
+  object id is ``k+1``, see :mod:`~pymic_paseg.annotation.io_nifti`).
+
+Classes are numbered 1..K without gaps and named by the user (``--class-names
+1=tumour,2=oedema``). :func:`require_single_class` is the one place that refuses
+K > 1 until the multi-class training path exists: a multi-class input must stop
+with a clear error, never become a silent binary label.
+"""
+from __future__ import annotations
+
+import re
+from typing import Dict, Iterable, Mapping, Optional
+
+from pymic_paseg.annotation.errors import AnnotationError
+from pymic_paseg.annotation.model import CaseAnnotation
+
+__all__ = ["DEFAULT_CLASS", "MultiClassError", "class_from_text", "parse_class_names",
+           "class_table", "require_single_class"]
+
+DEFAULT_CLASS = 1
+#: name of the single class when the user gives none.
+DEFAULT_SINGLE_NAME = "foreground"
+_CLASS_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:class|label)\s*[=:]\s*([^\s,;]+)", re.IGNORECASE)
+
+
+class MultiClassError(ValueError):
+    """The input holds several object classes, which this version cannot train yet."""
+
+
+def class_from_text(text: str, where: str = "") -> Optional[int]:
+    """``'left kidney, class=2'`` -> 2; ``None`` when ``text`` has no class token.
+
+    Raises:
+        AnnotationError: the token's value is not an integer >= 1.
+    """
+    match = _CLASS_TOKEN.search(text or "")
+    if match is None:
+        return None
+    value = match.group(1)
+    if not value.isdigit() or int(value) < 1:
+        raise AnnotationError(f"{where + ': ' if where else ''}class token {match.group(0)!r}: "
+                              "the class must be an integer >= 1 (name classes with "
+                              "--class-names 1=NAME,...)")
+    return int(value)
+
+
+def parse_class_names(text: Optional[str]) -> Dict[int, str]:
+    """``'1=tumour,2=oedema'`` -> ``{1: 'tumour', 2: 'oedema'}``; ``ValueError`` if malformed."""
+    names: Dict[int, str] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        number, sep, name = item.partition("=")
+        if not sep or not number.strip().isdigit() or int(number) < 1 or not name.strip():
+            raise ValueError(f"class names: {item.strip()!r} is not NUMBER=NAME (e.g. "
+                             "1=tumour,2=oedema)")
+        names[int(number)] = name.strip()
+    return names
+
+
+def class_table(cases: Iterable[CaseAnnotation],
+                names: Optional[Mapping[int, str]] = None) -> Dict[int, str]:
+    """``{1: name, ..., K: name}`` of the classes the objects of ``cases`` use.
+
+    Raises:
+        ValueError: the classes are not 1..K without gaps (naming the cases of each
+            class), or ``names`` names a class no object has.
+    """
+    used: Dict[int, str] = {}
+    for case in cases:
+        for obj in case.objects:
+            used.setdefault(int(obj.label), f"case {case.case_id!r} object {obj.object_id!r}")
+    names = dict(names or {})
+    if not used:
+        used = {DEFAULT_CLASS: "(no object)"}
+    expected = list(range(1, max(used) + 1))
+    if sorted(used) != expected:
+        missing = [k for k in expected if k not in used]
+        raise ValueError(f"object classes must be numbered 1..K without gaps; found "
+                         f"{sorted(used)} (no object of class {missing}); e.g. class "
+                         f"{max(used)} first seen in {used[max(used)]}")
+    unknown = [k for k in names if k not in used]
+    if unknown:
+        raise ValueError(f"--class-names names class(es) {unknown} that no object has "
+                         f"(classes found: {sorted(used)})")
+    if len(used) == 1:
+        return {DEFAULT_CLASS: names.get(DEFAULT_CLASS, DEFAULT_SINGLE_NAME)}
+    return {k: names.get(k, f"class_{k}") for k in expected}
+
+
+def require_single_class(classes: Mapping[int, str]) -> None:
+    """Refuse K > 1 classes: the one switch to lift when multi-class training exists.
+
+    Raises:
+        MultiClassError: naming the classes found.
+    """
+    if len(classes) > 1:
+        listed = ", ".join(f"{k}={v}" for k, v in sorted(classes.items()))
+        raise MultiClassError(
+            f"the clicks hold {len(classes)} object classes ({listed}); this version trains "
+            "one foreground class only, and would otherwise merge them silently into one "
+            "label. Give every object class 1 (remove the class=/label tokens or the CSV "
+            "'label' column), or prepare one project per class")
