@@ -13,9 +13,7 @@ comes from depends on the click format:
   object id is ``k+1``, see :mod:`~pymic_paseg.annotation.io_nifti`).
 
 Classes are numbered 1..K without gaps and named by the user (``--class-names
-1=tumour,2=oedema``). :func:`require_single_class` is the one place that refuses
-K > 1 until the multi-class training path exists: a multi-class input must stop
-with a clear error, never become a silent binary label.
+1=tumour,2=oedema``). A project with K classes trains with ``class_num = K + 1``.
 """
 from __future__ import annotations
 
@@ -25,17 +23,13 @@ from typing import Dict, Iterable, Mapping, Optional
 from pymic_paseg.annotation.errors import AnnotationError
 from pymic_paseg.annotation.model import CaseAnnotation
 
-__all__ = ["DEFAULT_CLASS", "MultiClassError", "class_from_text", "parse_class_names",
-           "class_table", "require_single_class"]
+__all__ = ["DEFAULT_CLASS", "class_from_text", "parse_class_names", "class_table"]
 
 DEFAULT_CLASS = 1
 #: name of the single class when the user gives none.
 DEFAULT_SINGLE_NAME = "foreground"
 _CLASS_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:class|label)\s*[=:]\s*([^\s,;]+)", re.IGNORECASE)
 
-
-class MultiClassError(ValueError):
-    """The input holds several object classes, which this version cannot train yet."""
 
 
 def class_from_text(text: str, where: str = "") -> Optional[int]:
@@ -97,18 +91,3 @@ def class_table(cases: Iterable[CaseAnnotation],
     if len(used) == 1:
         return {DEFAULT_CLASS: names.get(DEFAULT_CLASS, DEFAULT_SINGLE_NAME)}
     return {k: names.get(k, f"class_{k}") for k in expected}
-
-
-def require_single_class(classes: Mapping[int, str]) -> None:
-    """Refuse K > 1 classes: the one switch to lift when multi-class training exists.
-
-    Raises:
-        MultiClassError: naming the classes found.
-    """
-    if len(classes) > 1:
-        listed = ", ".join(f"{k}={v}" for k, v in sorted(classes.items()))
-        raise MultiClassError(
-            f"the clicks hold {len(classes)} object classes ({listed}); this version trains "
-            "one foreground class only, and would otherwise merge them silently into one "
-            "label. Give every object class 1 (remove the class=/label tokens or the CSV "
-            "'label' column), or prepare one project per class")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pymic_paseg.annotation.classes import class_table, parse_class_names, require_single_class
+from pymic_paseg.annotation.classes import class_table, parse_class_names
 from pymic_paseg.annotation.io_csv import write_csv_annotations
 from pymic_paseg.io_atomic import atomic_write_text
 from pymic_paseg.prepare import cases as checks
@@ -172,7 +172,6 @@ class _Preparer:
             raise PrepareError(f"no training case left (cases with clicks that passed every "
                                f"check); see {self.root / REPORT_FILE}")
         classes = class_table(good.values(), parse_class_names(opt.class_names))
-        require_single_class(classes)
         for case, top in tops.items():
             if top > len(classes):
                 self.fail(case, "label", f"{found.labels[case]} holds class {top}; the clicks "

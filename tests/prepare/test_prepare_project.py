@@ -154,18 +154,29 @@ def test_bad_cases_are_listed_and_the_rest_is_prepared(source, tmp_path, capsys)
     assert "unet2d5_400.pt" in (out / "configs" / "scm.cfg").read_text()  # no best without valid
 
 
-def test_several_classes_stop_with_a_clear_error(source, tmp_path, capsys):
+def test_several_classes_become_class_num_k_plus_one(source, tmp_path, capsys):
     data = _copy(source, tmp_path)
     for path in data["clicks"].glob("*_lesion2_*.mrk.json"):
         doc = json.loads(path.read_text())
         for point in doc["markups"][0]["controlPoints"]:
             point["description"] += " class=2"
         path.write_text(json.dumps(doc))
+    out = tmp_path / "project"
     code = main(["prepare", str(data["images"]), "--clicks", str(data["clicks"]),
-                 "--out", str(tmp_path / "project"), "--quiet", "--no-expand"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "2 object classes (1=class_1, 2=class_2)" in err
+                 "--labels", str(data["labels"]), "--out", str(out), "--split", "0.6,0.2,0.2",
+                 "--class-names", "1=lesion,2=cyst", "--quiet"])
+    assert code == 0, capsys.readouterr()
+    project = load_project(out)
+    assert project.classes == {1: "lesion", 2: "cyst"} and project.class_num == 3
+    for key in ("stage1", "stage1_aux", "scm"):
+        text = (out / "configs" / f"{key}.cfg").read_text()
+        assert "class_num    = 3" in text or "class_num = 3" in text, key
+    assert "label_list = [1, 2]" in (out / "configs" / "eval_stage1.cfg").read_text()
+    # the expansion writes each object's class; unlabeled is class_num = 3
+    values = set()
+    for row in _rows(out / "data" / "train_partial.csv"):
+        values |= set(np.unique(_array(out / "data" / row["label"])).tolist())
+    assert {0, 1, 2, 3} <= values <= {0, 1, 2, 3}
 
 
 def test_help_shows_defaults(capsys):
@@ -194,7 +205,11 @@ def test_nifti_click_maps_and_their_class_table(source, tmp_path, capsys):
     table.write_text("case,object,label\npat00,2,2\n")
     code = main(["prepare", str(source["images"]), "--clicks", str(maps), "--out",
                  str(tmp_path / "p2"), "--object-classes", str(table), "--no-expand", "--quiet"])
-    assert code == 2 and "2 object classes" in capsys.readouterr().err
+    assert code == 0, capsys.readouterr()
+    assert load_project(tmp_path / "p2").classes == {1: "class_1", 2: "class_2"}
+    rows = _rows(tmp_path / "p2" / "data" / "clicks.csv")
+    assert {r["label"] for r in rows if r["case"] == "pat00" and r["object"] == "2"} == {"2"}
+    assert {r["label"] for r in rows if r["case"] != "pat00"} == {"1"}
 
 
 @pytest.mark.slow

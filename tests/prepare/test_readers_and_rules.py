@@ -7,8 +7,7 @@ import SimpleITK as sitk
 
 from pymic_paseg.annotation import AnnotationError, ImageGeometry, read_annotation
 from pymic_paseg.annotation.case_files import files_by_case, merge_cases
-from pymic_paseg.annotation.classes import (MultiClassError, class_from_text, class_table,
-                                            parse_class_names, require_single_class)
+from pymic_paseg.annotation.classes import class_from_text, class_table, parse_class_names
 from pymic_paseg.annotation.model import CaseAnnotation, ObjectAnnotation
 from pymic_paseg.prepare.ini import IniEditor
 from pymic_paseg.prepare.rules import (choose_patch_size, choose_valid_threshold,
@@ -107,9 +106,6 @@ def test_class_tokens_names_and_the_single_class_switch():
     assert class_table([case(1), case(2)]) == {1: "class_1", 2: "class_2"}
     with pytest.raises(ValueError, match="without gaps"):
         class_table([case(1, 3)])
-    require_single_class({1: "lesion"})
-    with pytest.raises(MultiClassError, match="2 object classes"):
-        require_single_class({1: "a", 2: "b"})
 
 
 def test_files_go_to_the_longest_case_name_and_merge_checks_classes():
