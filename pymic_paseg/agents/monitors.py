@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import nn
 
+from pymic_paseg.deep_supervision import main_output
+
 logger = logging.getLogger(__name__)
 
 
@@ -44,7 +46,7 @@ class Monitors:
             outputs = []
             for monitor in self.copies:
                 out = monitor(images)
-                out = out[0] if isinstance(out, (tuple, list)) else out
+                out = main_output(out)
                 outputs.append(out.float())
         # inference tensors cannot be saved for backward: clone outside inference mode
         return [out.clone() for out in outputs]
@@ -77,6 +79,6 @@ class MeanSoftmax(nn.Module):
         probs = []
         for net in self.nets:
             out = net(images)
-            out = out[0] if isinstance(out, (tuple, list)) else out
+            out = main_output(out)
             probs.append(torch.softmax(out.float(), dim=1))
         return torch.stack(probs).mean(dim=0)
