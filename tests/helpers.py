@@ -60,6 +60,13 @@ def make_case(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
     return image, label
 
 
+def _write_split_csvs(root: Path, rows: dict) -> Path:
+    """``{split}.csv`` (PyMIC's image,label columns) for each split of ``rows``."""
+    for split, lines in rows.items():
+        (root / f"{split}.csv").write_text("image,label\n" + "\n".join(lines) + "\n")
+    return root
+
+
 def make_dataset(root: Path, n_train: int = 4, n_valid: int = 2, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
@@ -70,9 +77,7 @@ def make_dataset(root: Path, n_train: int = 4, n_valid: int = 2, seed: int = 0) 
         write_image(label, root / f"case{i}_lab.nii.gz")
         split = "train" if i < n_train else "valid"
         rows[split].append(f"case{i}_img.nii.gz,case{i}_lab.nii.gz")
-    for split, lines in rows.items():
-        (root / f"{split}.csv").write_text("image,label\n" + "\n".join(lines) + "\n")
-    return root
+    return _write_split_csvs(root, rows)
 
 
 def fullsup_config(root: Path, ckpt_dir: Path, out_dir: Path, *, iter_max: int = 8,
@@ -160,9 +165,7 @@ def make_partial_dataset(root: Path, n_train: int = 3, n_valid: int = 1, seed: i
             rows["train"].append(f"case{i}_img.nii.gz,case{i}_partial.nii.gz")
         else:
             rows["valid"].append(f"case{i}_img.nii.gz,case{i}_lab.nii.gz")
-    for split, lines in rows.items():
-        (root / f"{split}.csv").write_text("image,label\n" + "\n".join(lines) + "\n")
-    return root
+    return _write_split_csvs(root, rows)
 
 
 def stage1_config(root: Path, ckpt_dir: Path, out_dir: Path, *, iter_max: int = 6,
