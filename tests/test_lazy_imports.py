@@ -43,6 +43,7 @@ def test_planning_modules_import_neither_pymic_nor_torch(module):
     assert heavy(modules) == [], f"{module} imports {heavy(modules)[:10]}"
 
 
+@pytest.mark.slow  # a subprocess that imports PyMIC (the control of the check)
 def test_the_check_itself_sees_pymic_when_it_is_imported():
     assert "pymic.util.ramps" in heavy(imported_modules("import pymic_paseg.objectives.stage1"))
 

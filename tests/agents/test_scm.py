@@ -113,6 +113,7 @@ def test_config_errors(tmp_path, nll, message, load_config):
     assert message in str(err.value)
 
 
+@pytest.mark.slow  # two SCM trainings; the objective tests cover lambda 0 and 1 fast
 def test_lambda_zero_and_one_are_valid_ablations(tmp_path, load_config):
     for lam in ("0", "1"):
         text = make(tmp_path, iter_max=1, iter_valid=1, nll=f"lambda = {lam}")
