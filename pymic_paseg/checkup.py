@@ -21,6 +21,7 @@ import os
 from typing import Any, Callable, Dict, List, Mapping
 
 from pymic_paseg.config_check import config_faults
+from pymic_paseg.supervision import DEFAULT_SUPERVISE_TYPE, METHOD_SECTIONS
 
 __all__ = ["dry_run_faults"]
 
@@ -28,8 +29,6 @@ logger = logging.getLogger(__name__)
 
 _STAGE_TRANSFORMS = {"train": ("train_transform", "valid_transform"),
                      "test": ("test_transform",)}
-_METHOD_SECTIONS = ("weakly_supervised_learning", "noisy_label_learning",
-                    "semi_supervised_learning")
 
 
 def _one_line(err: BaseException) -> str:
@@ -61,7 +60,7 @@ def _agent_faults(config: Dict[str, Any], stage: str, faults: List[str]) -> None
     install_routing()
     if stage == "train":
         import pymic.net_run.train as train
-        sup = config["dataset"].get("supervise_type", "fully_sup")
+        sup = config["dataset"].get("supervise_type", DEFAULT_SUPERVISE_TYPE)
         agent = _attempt(faults, f"agent ({sup})",
                          lambda: train.get_seg_rec_agent(config, sup))
     else:
@@ -77,7 +76,7 @@ def _checkpoint_faults(config: Mapping[str, Any], stage: str, faults: List[str])
     from pymic_paseg.agents import checkpoint as ckpt
     from pymic_paseg.config import Section
     paths: Dict[str, str] = {}
-    for section in _METHOD_SECTIONS:
+    for section in METHOD_SECTIONS:
         for key, value in (config.get(section) or {}).items():
             if key.endswith("_checkpoint") and value:
                 paths[f"[{section}] {key}"] = str(value)

@@ -23,19 +23,16 @@ what had finished (a training checkpoint, the finished cases of a batch).
 from __future__ import annotations
 
 import argparse
-import configparser
 import contextlib
 import functools
 import io
-import os
 import sys
 import warnings
 from typing import Callable, List, Optional, Sequence
 
 from pymic_paseg import __version__
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-PROG = "pymic_run"
+from pymic_paseg.cli_common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, ini_sections,
+                                    read_ini)
 
 
 class UsageError(Exception):
@@ -44,22 +41,7 @@ class UsageError(Exception):
 
 # ---------------------------------------------------------------- helpers
 def _check_config_file(path: str) -> None:
-    if not os.path.exists(path):
-        raise UsageError(f"config file not found: {path}")
-    if not os.path.isfile(path):
-        raise UsageError(f"config path is not a file: {path}")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read config file {path}: {exc}") from None
-    parser = configparser.ConfigParser()
-    try:
-        parser.read_string(text, source=path)
-    except configparser.Error as exc:
-        raise UsageError(f"config file {path} is not a valid INI file: "
-                         f"{' '.join(str(exc).split())}") from None
-    if not parser.sections():
+    if not read_ini(path, UsageError).sections():
         raise UsageError(f"config file {path} has no [sections]")
 
 
@@ -156,9 +138,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 
     from pymic_paseg.config_check import check_override
     overrides: dict = {}
-    parser = configparser.ConfigParser()
-    parser.read(args.cfg, encoding="utf-8")
-    sections = {name: list(parser[name]) for name in parser.sections()}
+    sections = {name: list(keys) for name, keys in ini_sections(args.cfg, UsageError).items()}
     for item in getattr(args, "set", None) or []:
         target, sep, value = item.partition("=")
         section, dot, key = target.partition(".")

@@ -36,17 +36,14 @@ failure is one line on stderr); 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
-import configparser
 import os
 import sys
 from typing import Any, Dict, List, Tuple
 
+from pymic_paseg.cli_common import EXIT_FAILED, EXIT_OK, PROG, ini_sections
 from pymic_paseg.config import ConfigError, Section
 
 __all__ = ["add_subcommands", "cmd_clicks", "cmd_expand", "expansion_settings", "FLAG_KEYS"]
-
-EXIT_OK, EXIT_FAILED = 0, 1
-PROG = "pymic_run"
 
 #: ``expand`` flag (argparse dest) -> config key.
 FLAG_KEYS = {
@@ -128,19 +125,6 @@ def cmd_clicks(args: argparse.Namespace, rest: List[str]) -> int:
 
 
 # ---------------------------------------------------------------- expand
-def _read_config(path: str) -> Dict[str, Dict[str, str]]:
-    parser = configparser.ConfigParser()
-    try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_string(handle.read(), source=path)
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read config file {path}: {err}") from None
-    except configparser.Error as err:
-        raise ConfigError(f"config file {path} is not a valid INI file: "
-                          f"{' '.join(str(err).split())}") from None
-    return {name: dict(parser[name]) for name in parser.sections()}
-
-
 def expansion_settings(args: argparse.Namespace) -> Tuple[Any, int]:
     """``(ExpansionParams, class_num)`` from ``--config`` and the flags (flags win).
 
@@ -150,7 +134,7 @@ def expansion_settings(args: argparse.Namespace) -> Tuple[Any, int]:
     """
     from pymic_paseg.expansion import ExpansionParams
     from pymic_paseg.expansion.case_expansion import DEFAULT_CLASS_NUM
-    config = _read_config(args.config) if args.config else {}
+    config = ini_sections(args.config) if args.config else {}
     values: Dict[str, Any] = dict(config.get("dataset", {}))
     if values:  # errors in the file name [dataset]
         ExpansionParams.from_section(Section("dataset", values))

@@ -223,6 +223,8 @@ class Section:
             numbers = [_parse_number(v) for v in items]
         except ValueError:
             raise self.fail(key, value, rule) from None
+        if not all(math.isfinite(x) for x in numbers):  # NaN and +-inf, as in float()
+            raise self.fail(key, value, rule.replace("numbers", "finite numbers", 1))
         if (length is not None and len(numbers) != length) or not all(
                 self._in_range(x, low, None, low_open, False) for x in numbers):
             raise self.fail(key, value, rule)

@@ -11,13 +11,9 @@ from typing import Any, Mapping
 
 from pymic_paseg.config import ConfigError, Section, look_up_option
 from pymic_paseg.registry import pymic_registry
+from pymic_paseg.supervision import DEFAULT_SUPERVISE_TYPE, SUPERVISE_TYPES, method_of
 
 __all__ = ["check_names", "SUPERVISE_TYPES"]
-
-SUPERVISE_TYPES = ("fully_sup", "semi_sup", "self_sup", "weak_sup", "noisy_label")
-_METHODS = {"weak_sup": ("weakly_supervised_learning", "WSLMethodDict"),
-            "noisy_label": ("noisy_label_learning", "NLLMethodDict"),
-            "semi_sup": ("semi_supervised_learning", "SSLMethodDict")}
 
 
 def _names(value: Any) -> list:
@@ -31,9 +27,9 @@ def check_names(config: Mapping[str, Any], stage: str = "train") -> None:
     if "dataset" not in config:
         raise ConfigError("[dataset] section is missing from the config file")
     dataset = Section.of(config, "dataset")
-    sup = dataset.choice("supervise_type", SUPERVISE_TYPES, "fully_sup")
-    if stage == "train" and sup in _METHODS:
-        section_name, registry = _METHODS[sup]
+    method = method_of(dataset.choice("supervise_type", SUPERVISE_TYPES, DEFAULT_SUPERVISE_TYPE))
+    if stage == "train" and method is not None:
+        section_name, registry = method
         section = Section.of(config, section_name, required=True)
         look_up_option(section.raw("method_name"), pymic_registry(registry),
                        where=f"[{section_name}] method_name")

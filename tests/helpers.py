@@ -14,6 +14,34 @@ ORIGIN = (-10.0, 5.0, 3.5)
 DIRECTION = (0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0)  # a 90-degree rotation
 
 
+def replaced(text: str, old: str, new: str, count: int = -1) -> str:
+    """``text.replace(old, new, count)`` that fails when ``old`` is not in ``text``.
+
+    A config edited for a test must really be edited: a template that drifts would
+    otherwise let the test run on the unedited config and pass for the wrong reason.
+    """
+    assert old in text, f"replaced(): {old!r} is not in the text being edited"
+    return text.replace(old, new, count)
+
+
+def parse_pymic_config(path: Path) -> dict:
+    """The config PyMIC's own entry points build from ``path`` (parsed and synchronised)."""
+    import argparse
+    import contextlib
+    import io
+
+    from pymic.util.parse_config import parse_config, synchronize_config
+    with contextlib.redirect_stdout(io.StringIO()):  # parse_config prints every key
+        return synchronize_config(parse_config(argparse.Namespace(cfg=str(path))))
+
+
+def load_pymic_config(text: str, folder: Path, name: str = "run.cfg") -> dict:
+    """Write ``text`` to ``folder/name`` and parse it as PyMIC does."""
+    path = Path(folder) / name
+    path.write_text(text)
+    return parse_pymic_config(path)
+
+
 def write_image(array: np.ndarray, path: Path) -> None:
     image = sitk.GetImageFromArray(array)
     image.SetSpacing(SPACING)
@@ -32,6 +60,13 @@ def make_case(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
     return image, label
 
 
+def _write_split_csvs(root: Path, rows: dict) -> Path:
+    """``{split}.csv`` (PyMIC's image,label columns) for each split of ``rows``."""
+    for split, lines in rows.items():
+        (root / f"{split}.csv").write_text("image,label\n" + "\n".join(lines) + "\n")
+    return root
+
+
 def make_dataset(root: Path, n_train: int = 4, n_valid: int = 2, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
@@ -42,9 +77,7 @@ def make_dataset(root: Path, n_train: int = 4, n_valid: int = 2, seed: int = 0) 
         write_image(label, root / f"case{i}_lab.nii.gz")
         split = "train" if i < n_train else "valid"
         rows[split].append(f"case{i}_img.nii.gz,case{i}_lab.nii.gz")
-    for split, lines in rows.items():
-        (root / f"{split}.csv").write_text("image,label\n" + "\n".join(lines) + "\n")
-    return root
+    return _write_split_csvs(root, rows)
 
 
 def fullsup_config(root: Path, ckpt_dir: Path, out_dir: Path, *, iter_max: int = 8,
@@ -132,9 +165,7 @@ def make_partial_dataset(root: Path, n_train: int = 3, n_valid: int = 1, seed: i
             rows["train"].append(f"case{i}_img.nii.gz,case{i}_partial.nii.gz")
         else:
             rows["valid"].append(f"case{i}_img.nii.gz,case{i}_lab.nii.gz")
-    for split, lines in rows.items():
-        (root / f"{split}.csv").write_text("image,label\n" + "\n".join(lines) + "\n")
-    return root
+    return _write_split_csvs(root, rows)
 
 
 def stage1_config(root: Path, ckpt_dir: Path, out_dir: Path, *, iter_max: int = 6,
@@ -143,11 +174,11 @@ def stage1_config(root: Path, ckpt_dir: Path, out_dir: Path, *, iter_max: int = 
     """A stage-1 config on :func:`make_partial_dataset` data."""
     text = fullsup_config(root, ckpt_dir, out_dir, iter_max=iter_max, iter_valid=iter_valid,
                           extra_training=training, valid=valid)
-    text = text.replace(
-        "train_transform = [NormalizeWithMeanStd, RandomCrop, LabelToProbability]",
+    text = replaced(
+        text, "train_transform = [NormalizeWithMeanStd, RandomCrop, LabelToProbability]",
         "train_transform = [ValidRegionMask, NormalizeWithMeanStd, RandomCrop, "
         "PartialLabelToProbability]")
-    text = text.replace("[dataset]\n", "[dataset]\nsupervise_type = weak_sup\n", 1)
+    text = replaced(text, "[dataset]\n", "[dataset]\nsupervise_type = weak_sup\n", 1)
     text += "\n[weakly_supervised_learning]\nmethod_name = PASegStage1\n" + wsl + "\n"
     return text
 
@@ -172,11 +203,11 @@ def scm_config(root: Path, ckpt_dir: Path, out_dir: Path, primary: Path, auxilia
         "image\n" + "\n".join(line.split(",")[0] for line in lines[1:]) + "\n")
     text = fullsup_config(root, ckpt_dir, out_dir, iter_max=iter_max, iter_valid=iter_valid,
                           extra_training=training, valid=valid)
-    text = text.replace(f"train_csv = {root}/train.csv", f"train_csv = {root}/train_images.csv")
-    text = text.replace("train_transform = [NormalizeWithMeanStd, RandomCrop, LabelToProbability]",
-                        "train_transform = [NormalizeWithMeanStd, RandomCrop]")
-    text = text.replace("patch_size = [8, 16, 16]", "patch_size = [16, 16, 16]")
-    text = text.replace("[dataset]\n", "[dataset]\nsupervise_type = noisy_label\n", 1)
+    text = replaced(text, f"train_csv = {root}/train.csv", f"train_csv = {root}/train_images.csv")
+    text = replaced(text, "train_transform = [NormalizeWithMeanStd, RandomCrop, LabelToProbability]",
+                    "train_transform = [NormalizeWithMeanStd, RandomCrop]")
+    text = replaced(text, "patch_size = [8, 16, 16]", "patch_size = [16, 16, 16]")
+    text = replaced(text, "[dataset]\n", "[dataset]\nsupervise_type = noisy_label\n", 1)
     text += AUX_NETWORK
     # the images-only CSV above is the paper's SCM pipeline
     text += (f"\n[noisy_label_learning]\nmethod_name = PASegSCM\nrecipe = paper\n"

@@ -30,6 +30,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow  # each benchmark script in a subprocess
 @pytest.mark.parametrize("script", sorted(CASES))
 def test_benchmark_script_runs_and_prints_its_figures(script):
     args, expected = CASES[script]

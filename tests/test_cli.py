@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import pymic_paseg
-from helpers import fullsup_config, make_dataset
+from helpers import fullsup_config, make_dataset, replaced
 
 CLI = [sys.executable, "-m", "pymic_paseg.cli"]
 
@@ -54,6 +54,7 @@ def test_unparsable_and_unreadable_config(tmp_path):
     assert result.returncode == 2 and "config path is not a file" in result.stderr
 
 
+@pytest.mark.slow  # a subprocess that imports PyMIC
 def test_list_prints_every_registered_component():
     result = run("list")
     assert result.returncode == 0
@@ -61,10 +62,11 @@ def test_list_prints_every_registered_component():
         assert comp.name in result.stdout and comp.registry in result.stdout
 
 
+@pytest.mark.slow  # a subprocess that imports PyMIC
 def test_misspelled_transform_gets_closest_match(tmp_path):
     root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
     cfg = fullsup_config(root, tmp_path / "ckpt", tmp_path / "out")
-    cfg = cfg.replace("RandomCrop, LabelToProbability", "RandomCorp, LabelToProbability")
+    cfg = replaced(cfg, "RandomCrop, LabelToProbability", "RandomCorp, LabelToProbability")
     path = tmp_path / "t.cfg"
     path.write_text(cfg)
     result = run("train", str(path))
@@ -74,10 +76,11 @@ def test_misspelled_transform_gets_closest_match(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a subprocess that imports PyMIC
 def test_bad_numeric_value_fails_before_training(tmp_path):
     root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
-    cfg = fullsup_config(root, tmp_path / "ckpt", tmp_path / "out").replace(
-        "iter_valid = 4", "iter_valid = -3")
+    cfg = replaced(fullsup_config(root, tmp_path / "ckpt", tmp_path / "out"),
+                   "iter_valid = 4", "iter_valid = -3")
     path = tmp_path / "t.cfg"
     path.write_text(cfg)
     result = run("train", str(path))
@@ -86,6 +89,7 @@ def test_bad_numeric_value_fails_before_training(tmp_path):
     assert not list((tmp_path / "ckpt").glob("*.pt"))
 
 
+@pytest.mark.slow  # two subprocesses that import PyMIC
 def test_set_overrides_a_config_value_before_training(tmp_path):
     root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
     path = tmp_path / "t.cfg"

@@ -75,3 +75,20 @@ def test_unknown_key_in_our_family_is_rejected_with_hint():
         in str(err.value)
     # keys outside the family are PyMIC's business
     section(learning_rate=0.1).check_known_keys("MultiViewCRFLoss_", ["MultiViewCRFLoss_radius"])
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1e999", "-1e999"])
+def test_float_rejects_nan_and_infinities_naming_the_key(text):
+    with pytest.raises(ConfigError, match=rf"^\[training\] sigma = {text}: must be a "):
+        section(sigma=text).float("sigma")
+    # float_list applies the same rule to each item
+    with pytest.raises(ConfigError, match=r"^\[training\] w = .*: must be a list of finite "):
+        section(w=f"[1.0, {text}]").float_list("w")
+    assert section(w="[1.0, 2]").float_list("w") == [1.0, 2.0]
+
+
+def test_an_infinite_crf_sigma_fails_at_construction_not_at_the_first_forward():
+    from pymic_paseg.losses import MultiViewCRFLoss
+    for key in ("spatial_sigma", "intensity_sigma"):
+        with pytest.raises(ConfigError, match=rf"(?i)MultiViewCRFLoss_{key} = inf"):
+            MultiViewCRFLoss({f"multiviewcrfloss_{key}": "inf"})

@@ -2,15 +2,13 @@
 checkpoint and infer on a GPU. Skipped on machines without CUDA (CI has none); run
 them on a GPU machine with ``python -m pytest -m gpu``.
 """
-import contextlib
-import io
 
 import numpy as np
 import pytest
 import torch
 
 from helpers import (infer_with_cli_and_check_geometry, make_dataset, make_partial_dataset,
-                     scm_config, stage1_config)
+                     parse_pymic_config, replaced, scm_config, stage1_config)
 from pymic_paseg.losses.distillation import distillation_loss
 from pymic_paseg.losses.multiview_crf import multiview_crf_loss
 from pymic_paseg.losses.partial_ce import partial_ce_loss
@@ -70,16 +68,13 @@ def test_crf_float32_on_cuda_matches_float64_reference():
 
 
 def _load(text, tmp_path, name):
-    import argparse
-    from pymic.util.parse_config import parse_config, synchronize_config
     path = tmp_path / name
     path.write_text(text)
-    with contextlib.redirect_stdout(io.StringIO()):
-        return path, synchronize_config(parse_config(argparse.Namespace(cfg=str(path))))
+    return path, parse_pymic_config(path)
 
 
 def _on_cuda(text):
-    return text.replace("device = cpu", "device = cuda")
+    return replaced(text, "device = cpu", "device = cuda")
 
 
 def test_stage1_trains_on_cuda_then_infers_through_the_cli(tmp_path):

@@ -34,17 +34,21 @@ def heavy(modules):
 
 @pytest.mark.parametrize("module", ["pymic_paseg.demo.pipeline", "pymic_paseg.reproduce",
                                     "pymic_paseg.agents.pointers", "pymic_paseg.agents",
-                                    "pymic_paseg.registry"])
+                                    "pymic_paseg.registry", "pymic_paseg.supervision",
+                                    "pymic_paseg.valid_region", "pymic_paseg.cli_common",
+                                    "pymic_paseg.deep_supervision"])
 def test_planning_modules_import_neither_pymic_nor_torch(module):
     modules = imported_modules(f"import {module}")
     assert module in modules
     assert heavy(modules) == [], f"{module} imports {heavy(modules)[:10]}"
 
 
+@pytest.mark.slow  # a subprocess that imports PyMIC (the control of the check)
 def test_the_check_itself_sees_pymic_when_it_is_imported():
     assert "pymic.util.ramps" in heavy(imported_modules("import pymic_paseg.objectives.stage1"))
 
 
+@pytest.mark.slow  # a subprocess that imports PyMIC
 def test_register_resolves_the_string_targets_of_the_agents():
     code = ("import sys, pymic_paseg, pymic_paseg.agents; "
             "assert 'pymic_paseg.agents.stage1' not in sys.modules; "

@@ -25,6 +25,7 @@ from pymic_paseg.agents.diagnostics import TrainingDiagnostics
 from pymic_paseg.agents.guards import gradients_ok
 from pymic_paseg.agents.loop import DeviceAwareLoop
 from pymic_paseg.agents.rng_state import CountingIterator
+from pymic_paseg.deep_supervision import main_output
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +163,7 @@ class PasegSegAgent(DeviceAwareLoop, SegmentationAgent):
                 images = self.convert_tensor_type(data["image"]).to(self.device)
                 labels = self.convert_tensor_type(data["label_prob"]).to(self.device)
                 for member in self.members:
-                    out = inferer.run(member.module(), images)  # DDP: rank 0 alone
-                    out = out[0] if isinstance(out, (tuple, list)) else out
+                    out = main_output(inferer.run(member.module(), images))  # DDP: rank 0
                     soft = get_soft_label(torch.argmax(out, 1, keepdim=True), class_num,
                                           self.tensor_type)
                     for i in range(images.shape[0]):

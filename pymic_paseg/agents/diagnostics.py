@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from pymic_paseg.config import Section
+from pymic_paseg.deep_supervision import main_output
 
 __all__ = ["KEYS", "dice_and_volume_ratio", "summarise", "TrainingDiagnostics"]
 
@@ -110,7 +111,7 @@ class TrainingDiagnostics:
                     was_training = net.training
                     net.eval()
                     out = inferer.run(net, images)
-                    out = out[0] if isinstance(out, (tuple, list)) else out
+                    out = main_output(out)
                     preds[name].append(out[0].argmax(0).cpu().numpy() > 0)
                     net.train(was_training)
         return summarise(preds, [truth for _, truth in cases])

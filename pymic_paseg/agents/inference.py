@@ -24,6 +24,7 @@ from torch.utils.data.dataloader import default_collate
 from pymic_paseg.agents import checkpoint as ckpt
 from pymic_paseg.agents.device import resolve_device
 from pymic_paseg.config import Section
+from pymic_paseg.deep_supervision import main_output
 from pymic_paseg.errors import InferenceError
 from pymic_paseg.io_atomic import atomic_path
 from pymic_paseg.io_guard import check_outputs
@@ -86,13 +87,11 @@ class InferenceMixin:
         """Network output for ``images``: logits, or log mean softmax for an ensemble."""
         if len(nets) == 1:
             pred = self.inferer.run(nets[0], images)
-            pred = pred[0] if isinstance(pred, (tuple, list)) else pred
+            pred = main_output(pred)
             return pred.float().cpu().numpy()
         probs = []
         for model in nets:
-            pred = self.inferer.run(model, images)
-            if isinstance(pred, (tuple, list)):
-                pred = pred[0]
+            pred = main_output(self.inferer.run(model, images))
             probs.append(torch.softmax(pred.float(), dim=1).cpu().numpy())
         mean = np.mean(probs, axis=0)
         return np.log(np.clip(mean, 1e-12, None))
@@ -136,7 +135,7 @@ class InferenceMixin:
         test = self.config["testing"]
         output_dir = test["output_dir"]
         pred = data["predict"]
-        pred = pred[0] if isinstance(pred, (list, tuple)) else pred
+        pred = main_output(pred)
         prob = scipy.special.softmax(pred, axis=1)
         output = np.asarray(np.argmax(prob, axis=1), np.uint8)
         if test.get("label_source") is not None and test.get("label_target") is not None:

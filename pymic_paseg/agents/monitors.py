@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from pymic_paseg.agents.distributed import unwrap
+from pymic_paseg.deep_supervision import main_output
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class Monitors:
             outputs = []
             for monitor in self.copies:
                 out = monitor(images)
-                out = out[0] if isinstance(out, (tuple, list)) else out
+                out = main_output(out)
                 outputs.append(out.float())
         # inference tensors cannot be saved for backward: clone outside inference mode
         return [out.clone() for out in outputs]
@@ -79,6 +80,6 @@ class MeanSoftmax(nn.Module):
         probs = []
         for net in self.nets:
             out = net(images)
-            out = out[0] if isinstance(out, (tuple, list)) else out
+            out = main_output(out)
             probs.append(torch.softmax(out.float(), dim=1))
         return torch.stack(probs).mean(dim=0)

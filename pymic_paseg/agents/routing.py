@@ -15,18 +15,9 @@ import logging
 from typing import Any, Dict, Mapping
 
 from pymic_paseg.agents.loop import DeviceAwareLoop
+from pymic_paseg.supervision import DEFAULT_SUPERVISE_TYPE, METHOD_REGISTRIES, method_of
 
 logger = logging.getLogger(__name__)
-
-#: entry-point module -> names of the method dicts it looks up.
-_DICT_NAMES = ("WSLMethodDict", "NLLMethodDict", "SSLMethodDict")
-#: config section holding ``method_name`` for each supervise_type.
-METHOD_SECTIONS = {"weak_sup": "weakly_supervised_learning",
-                   "noisy_label": "noisy_label_learning",
-                   "semi_sup": "semi_supervised_learning"}
-_SECTION_TO_DICT = {"weakly_supervised_learning": "WSLMethodDict",
-                    "noisy_label_learning": "NLLMethodDict",
-                    "semi_supervised_learning": "SSLMethodDict"}
 
 
 @functools.lru_cache(maxsize=None)
@@ -41,16 +32,16 @@ def device_aware(cls: type) -> type:
 
 def _method_dicts() -> Dict[str, dict]:
     from pymic_paseg.registry import pymic_registry
-    return {name: pymic_registry(name) for name in _DICT_NAMES}
+    return {name: pymic_registry(name) for name in METHOD_REGISTRIES}
 
 
 def test_agent(config: Mapping[str, Any], stage: str = "test"):
     """Agent PyMIC's ``predict.main`` gets: the method's own class if it is ours, else fullsup."""
     from pymic_paseg.agents.fullsup import FullySupervisedAgent
-    sup = config["dataset"].get("supervise_type", "fully_sup")
-    section = METHOD_SECTIONS.get(sup)
-    if section and section in config:
-        cls = _method_dicts()[_SECTION_TO_DICT[section]].get(config[section].get("method_name"))
+    method = method_of(config["dataset"].get("supervise_type", DEFAULT_SUPERVISE_TYPE))
+    if method is not None and method[0] in config:
+        section, registry = method
+        cls = _method_dicts()[registry].get(config[section].get("method_name"))
         if cls is not None and issubclass(cls, DeviceAwareLoop):
             return cls(config, stage)
     return FullySupervisedAgent(config, stage)

@@ -60,6 +60,7 @@ from pymic_paseg.agents.base import Batch, PasegSegAgent, Terms
 from pymic_paseg.agents.loop import TrainMember
 from pymic_paseg.agents.monitors import MeanSoftmax, Monitors
 from pymic_paseg.config import ConfigError, Section, look_up_option
+from pymic_paseg.deep_supervision import main_output
 from pymic_paseg.objectives.scm import KEYS as OBJECTIVE_KEYS
 from pymic_paseg.objectives.scm import SCMObjective
 
@@ -209,7 +210,7 @@ class PASegSCMAgent(PasegSegAgent):
         outputs = []
         for member in self.members:
             out = member.net(images)
-            outputs.append(out[0] if isinstance(out, (tuple, list)) else out)
+            outputs.append(main_output(out))
         terms = self.objective(batch, outputs, monitor_logits)
         return {member.name: t for member, t in zip(self.members, terms)}
 

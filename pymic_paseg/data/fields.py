@@ -56,7 +56,7 @@ def smooth_random_field(rng: np.random.Generator, shape: Sequence[int],
     shape = tuple(int(s) for s in shape)
     sigma = np.broadcast_to(np.asarray(sigma_vox, dtype=np.float64), (len(shape),))
     if np.any(sigma <= 0):
-        raise ValueError(f"sigma_vox must be positive. Got: {tuple(sigma)}")
+        raise ValueError(f"sigma_vox must be positive. Got: {tuple(float(s) for s in sigma)}")
     step = _coarse_step(sigma)
     coarse_shape = tuple(-(-s // k) + 1 for s, k in zip(shape, step))
     noise = rng.standard_normal(coarse_shape)

@@ -63,6 +63,8 @@ def valid_region(image: np.ndarray, params: ExpansionParams,
                  mask: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
     """Omega_M: ``mask != 0`` if given, else ``image > params.mask_threshold``, else ``None``.
 
+    The threshold rule is :func:`pymic_paseg.valid_region.valid_region` (absolute floor).
+
     Args:
         image: ``(D, H, W)`` or ``(C, D, H, W)`` intensities.
         params: the expansion settings (``mask_threshold`` may be ``None``).

@@ -2,7 +2,8 @@
 
 Omega_M (PA-Seg III-A 2) excludes image regions that cannot be the object, such as
 the zero background around a skull-stripped brain; everything outside it is
-background. Without a mask file it is ``image > threshold``.
+background. Without a mask file it is ``image > threshold``
+(:func:`pymic_paseg.valid_region.valid_region`).
 
 The geodesic cost depends on the intensity scale (see
 :mod:`pymic_paseg.geodesic.costs`). PA-Seg's code passes the raw image to GeodisTK
@@ -16,6 +17,8 @@ import logging
 from typing import Tuple
 
 import numpy as np
+
+from pymic_paseg.valid_region import valid_region
 
 __all__ = ["INTENSITY_NORMALIZATIONS", "normalize_intensity", "valid_mask_from_image"]
 
@@ -36,6 +39,8 @@ def _channels_first(image: np.ndarray) -> np.ndarray:
 def valid_mask_from_image(image: np.ndarray, threshold: float) -> np.ndarray:
     """Omega_M as ``image > threshold`` (any channel, for a ``(C, D, H, W)`` image).
 
+    :func:`pymic_paseg.valid_region.valid_region` with an absolute floor.
+
     Args:
         image: ``(D, H, W)`` or ``(C, D, H, W)`` array.
         threshold: intensities at or below it are invalid (e.g. 0 for skull-stripped MRI).
@@ -43,7 +48,7 @@ def valid_mask_from_image(image: np.ndarray, threshold: float) -> np.ndarray:
     Returns:
         ``(D, H, W)`` bool array.
     """
-    return np.any(_channels_first(image) > float(threshold), axis=0)
+    return valid_region(_channels_first(image), float(threshold))[0]
 
 
 def normalize_intensity(image: np.ndarray, valid_mask: np.ndarray, method: str) -> np.ndarray:

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from pymic_paseg.config import Section
+from pymic_paseg.deep_supervision import main_output
 
 __all__ = [
     "MissingImageError", "ACTIVATIONS", "check_tensor", "check_same_shape",
@@ -97,11 +98,7 @@ def get_prediction(loss_input_dict: Mapping[str, Any], owner: str) -> torch.Tens
     """``loss_input_dict['prediction']``; for deep supervision (list/tuple) the first one."""
     if "prediction" not in loss_input_dict:
         raise KeyError(f"{owner}: loss_input_dict has no 'prediction'")
-    pred = loss_input_dict["prediction"]
-    if isinstance(pred, (list, tuple)):
-        if len(pred) == 0:
-            raise ValueError(f"{owner}: 'prediction' is an empty {type(pred).__name__}")
-        pred = pred[0]
+    pred = main_output(loss_input_dict["prediction"], f"{owner}: 'prediction'")
     check_tensor(f"{owner}: prediction", pred)
     return pred
 

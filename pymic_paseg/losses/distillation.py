@@ -133,8 +133,6 @@ class CrossDistillationLoss(nn.Module):
         section = Section("training", params)
         section.check_known_keys("CrossDistillationLoss_", self.KEYS)
         self.temperature = section.float(self.KEYS[0], 4.0, low=0, low_open=True)
-        if not math.isfinite(self.temperature):
-            raise section.fail(self.KEYS[0], self.temperature, "must be a finite number > 0")
 
     def forward(self, loss_input_dict: Mapping[str, Any]) -> torch.Tensor:
         student = get_prediction(loss_input_dict, "CrossDistillationLoss")

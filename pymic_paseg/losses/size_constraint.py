@@ -182,9 +182,6 @@ class SizeConstraintLoss(nn.Module):
         self.acti = read_activation(cfg)
         self.lower = cfg.float(k_lower, 0.9, low=0, low_open=True)
         self.upper = cfg.float(k_upper, 1.1, low=0, low_open=True)
-        for key, value in ((k_lower, self.lower), (k_upper, self.upper)):
-            if not math.isfinite(value):
-                raise cfg.fail(key, cfg.raw(key), "must be a finite number > 0")
         if self.upper < self.lower:
             raise cfg.fail(k_upper, cfg.raw(k_upper, self.upper),
                            f"must be >= {k_lower} ({self.lower:g})")

@@ -223,8 +223,6 @@ class TightnessPriorLoss(nn.Module):
         self.acti = read_activation(cfg)
         self.band_width = cfg.int(k_width, 5, low=1)
         self.t = cfg.float(k_t, 5.0, low=0, low_open=True)
-        if not math.isfinite(self.t):
-            raise cfg.fail(k_t, cfg.raw(k_t), "must be a finite number > 0")
         axes = cfg.str_list(k_axes, None)
         self.axes: Optional[List[str]] = None
         if axes is not None:

@@ -10,6 +10,7 @@ from pymic_paseg.config import Section
 from pymic_paseg.losses._checks import (activate, check_image, check_tensor, check_weight_map,
                                         get_image, get_prediction, optional_tensor,
                                         read_activation)
+from pymic_paseg.valid_region import valid_region as omega_m
 
 __all__ = ["variance_minimization_loss", "valid_region", "VarianceMinimizationLoss"]
 
@@ -18,13 +19,12 @@ def valid_region(image: torch.Tensor, threshold: float = 1e-5) -> torch.Tensor:
     """Omega_M: voxels that exceed their item's minimum by more than ``threshold``.
 
     ``image`` is ``N x Cin x spatial``; a voxel is valid if any channel satisfies
-    ``x - min_n(x) > threshold`` (``min`` over the item and channel). Returns a bool
-    ``N x 1 x spatial`` tensor. A negative ``threshold`` marks every voxel valid.
+    ``x - min_n(x) > threshold`` (``min`` over the item's voxels, per channel). Returns a
+    bool ``N x 1 x spatial`` tensor. A negative ``threshold`` marks every voxel valid.
+    This is :func:`pymic_paseg.valid_region.valid_region` with ``above_min=True``.
     """
     check_tensor("image", image)
-    low = image.reshape(image.shape[0], image.shape[1], -1).amin(-1)
-    low = low.reshape(low.shape + (1,) * (image.dim() - 2))
-    return ((image - low) > threshold).any(dim=1, keepdim=True)
+    return omega_m(image, threshold, above_min=True, channel_axis=1)
 
 
 def variance_minimization_loss(probs: torch.Tensor, image: torch.Tensor,

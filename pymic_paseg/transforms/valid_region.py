@@ -14,7 +14,8 @@ the mask rides along untouched. The stage-1 agent reads it back as the
 Place it first in ``train_transform`` (before ``NormalizeWithMeanStd``).
 
 Config (``[dataset]`` section):
-    * ``ValidRegionMask_threshold`` (float, default 0): Ω_M = image > threshold;
+    * ``ValidRegionMask_threshold`` (float, default 0): Ω_M = image > threshold
+      (:func:`pymic_paseg.valid_region.valid_region`, absolute floor);
     * ``ValidRegionMask_channel`` (int >= 0, default 0): image channel thresholded.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from pymic.transform.abstract_transform import AbstractTransform
 
 from pymic_paseg.config import Section
+from pymic_paseg.valid_region import valid_region
 
 PREFIX = "ValidRegionMask_"
 KEYS = (PREFIX + "threshold", PREFIX + "channel", PREFIX + "inverse")
@@ -56,7 +58,8 @@ class ValidRegionMask(AbstractTransform):
         if label.shape[0] != 1:
             raise ValueError(f"ValidRegionMask expects a 1-channel label, got shape {label.shape}"
                              " (listed twice in the transforms?)")
-        mask = (image[self.channel] > self.threshold).astype(label.dtype)[None]
+        channel = np.asarray(image[self.channel:self.channel + 1])
+        mask = valid_region(channel, self.threshold).astype(label.dtype)
         sample["label"] = np.concatenate([label, mask], axis=0)
         return sample
 

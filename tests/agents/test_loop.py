@@ -1,33 +1,20 @@
 """The shared device-aware loop on CPU: learning, checkpoints, resume, inference."""
-import argparse
-import contextlib
-import io
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 import torch
 
-from helpers import fullsup_config, make_dataset
+from helpers import fullsup_config, load_pymic_config, make_dataset
 from pymic_paseg.agents.checkpoint import CheckpointError, load_checkpoint
 from pymic_paseg.agents.fullsup import FullySupervisedAgent
 from pymic_paseg.agents.inference import InferenceError
 
 
-def load_config(text: str, tmp_path: Path) -> dict:
-    from pymic.util.parse_config import parse_config, synchronize_config
-    path = tmp_path / "run.cfg"
-    path.write_text(text)
-    with contextlib.redirect_stdout(io.StringIO()):
-        return synchronize_config(parse_config(argparse.Namespace(cfg=str(path))))
-
-
 def train(tmp_path, **kwargs) -> FullySupervisedAgent:
     root = make_dataset(tmp_path / "data")
-    config = load_config(fullsup_config(root, tmp_path / "ckpt", tmp_path / "out", **kwargs),
-                         tmp_path)
+    config = load_pymic_config(
+        fullsup_config(root, tmp_path / "ckpt", tmp_path / "out", **kwargs), tmp_path)
     agent = FullySupervisedAgent(config, "train")
     agent.run()
     return agent

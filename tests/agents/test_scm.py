@@ -1,29 +1,19 @@
 """SCM agent: from two stage-1 checkpoints, monitor refresh, both checkpoints, resume."""
-import argparse
 import contextlib
 import io
 import subprocess
 import sys
 
 import pytest
-import SimpleITK as sitk
 import torch
 from pymic.net.net_dict_seg import SegNetDict
 
 import pymic_paseg
 
-from helpers import scm_config, make_dataset
+from helpers import load_pymic_config, make_dataset, replaced, scm_config
 from pymic_paseg.agents.checkpoint import CheckpointError, load_checkpoint
 from pymic_paseg.agents.scm import PASegSCMAgent
 from pymic_paseg.config import ConfigError
-
-
-def load_config(text, tmp_path):
-    from pymic.util.parse_config import parse_config, synchronize_config
-    path = tmp_path / "scm.cfg"
-    path.write_text(text)
-    with contextlib.redirect_stdout(io.StringIO()):
-        return synchronize_config(parse_config(argparse.Namespace(cfg=str(path))))
 
 
 def stage1_checkpoints(tmp_path, config):
@@ -44,13 +34,13 @@ def make(tmp_path, **kwargs):
     primary, aux = tmp_path / "primary.pt", tmp_path / "aux.pt"
     text = scm_config(root, tmp_path / "ckpt", tmp_path / "out", primary, aux, **kwargs)
     with contextlib.redirect_stdout(io.StringIO()):
-        stage1_checkpoints(tmp_path, load_config(text, tmp_path))
+        stage1_checkpoints(tmp_path, load_pymic_config(text, tmp_path, "scm.cfg"))
     return text
 
 
-def test_smoke_refresh_both_checkpoints_and_resume(tmp_path, caplog):
+def test_smoke_refresh_both_checkpoints_and_resume(tmp_path, caplog, load_config):
     text = make(tmp_path, iter_max=6, iter_valid=3, nll="monitor_interval = 2")
-    agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+    agent = PASegSCMAgent(load_config(text, "scm.cfg"), "train")
     agent.run()
     scalars = agent._rounds.history[0][2]
     assert {"primary/kd", "primary/sup", "auxiliary/kd", "auxiliary/sup"} <= set(scalars)
@@ -81,9 +71,9 @@ def test_smoke_refresh_both_checkpoints_and_resume(tmp_path, caplog):
     agent.stage1_valid = stage1
 
     # resume: both networks, optimisers and monitors come back; only new rounds run
-    text = text.replace("iter_max = 6", "iter_max = 9") + "\n"
-    text = text.replace("[training]\n", "[training]\nresume = true\n", 1)
-    resumed = PASegSCMAgent(load_config(text, tmp_path), "train")
+    text = replaced(text, "iter_max = 6", "iter_max = 9") + "\n"
+    text = replaced(text, "[training]\n", "[training]\nresume = true\n", 1)
+    resumed = PASegSCMAgent(load_config(text, "scm.cfg"), "train")
     resumed.run()
     assert [r[0] for r in resumed._rounds.history] == [9]
     assert resumed.stage1_valid == agent.stage1_valid, "restored, not re-validated"
@@ -93,14 +83,15 @@ def test_smoke_refresh_both_checkpoints_and_resume(tmp_path, caplog):
     assert state["extra"]["monitors"]["last_refresh"] == 8
 
 
-def test_inference_uses_primary_by_default_and_can_average(tmp_path):
+@pytest.mark.slow  # three `pymic_run test` subprocesses
+def test_inference_uses_primary_by_default_and_can_average(tmp_path, load_config):
     text = make(tmp_path, iter_max=2, iter_valid=2)
-    agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+    agent = PASegSCMAgent(load_config(text, "scm.cfg"), "train")
     agent.run()
     cfg = tmp_path / "scm.cfg"
     for choice in ("primary", "average", "auxiliary"):
-        cfg.write_text(text.replace("[noisy_label_learning]\n",
-                                    f"[noisy_label_learning]\ninference_network = {choice}\n"))
+        cfg.write_text(replaced(text, "[noisy_label_learning]\n",
+                                f"[noisy_label_learning]\ninference_network = {choice}\n"))
         out = tmp_path / f"out_{choice}"
         result = subprocess.run([sys.executable, "-m", "pymic_paseg.cli", "test", str(cfg),
                                  "--output_dir", str(out)], capture_output=True, text=True,
@@ -115,37 +106,38 @@ def test_inference_uses_primary_by_default_and_can_average(tmp_path):
     ("monitor_intervall = 3", "Did you mean 'monitor_interval'?"),
     ("inference_network = ensemble", "Valid names: auxiliary, average, primary"),
 ])
-def test_config_errors(tmp_path, nll, message):
+def test_config_errors(tmp_path, nll, message, load_config):
     text = make(tmp_path, nll=nll)
     with pytest.raises(ConfigError) as err:
-        PASegSCMAgent(load_config(text, tmp_path), "train")
+        PASegSCMAgent(load_config(text, "scm.cfg"), "train")
     assert message in str(err.value)
 
 
-def test_lambda_zero_and_one_are_valid_ablations(tmp_path):
+@pytest.mark.slow  # two SCM trainings; the objective tests cover lambda 0 and 1 fast
+def test_lambda_zero_and_one_are_valid_ablations(tmp_path, load_config):
     for lam in ("0", "1"):
         text = make(tmp_path, iter_max=1, iter_valid=1, nll=f"lambda = {lam}")
-        agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+        agent = PASegSCMAgent(load_config(text, "scm.cfg"), "train")
         agent.run()
         scalars = agent._rounds.history[-1][2]
         expected = scalars["primary/kd"] if lam == "1" else scalars["primary/sup"]
         assert scalars["primary/loss"] == pytest.approx(expected, rel=1e-5)
 
 
-def test_stage1_checkpoint_that_does_not_fit_names_file_and_keys(tmp_path):
+def test_stage1_checkpoint_that_does_not_fit_names_file_and_keys(tmp_path, load_config):
     text = make(tmp_path)
     bad = tmp_path / "aux.pt"
     state = torch.load(bad, weights_only=True)
     state["model_state_dict"] = {k + ".x": v for k, v in state["model_state_dict"].items()}
     torch.save(state, bad)
-    agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+    agent = PASegSCMAgent(load_config(text, "scm.cfg"), "train")
     with pytest.raises(CheckpointError) as err:
         agent.run()
     assert str(bad) in str(err.value) and "AttentionUNet" in str(err.value)
     assert "unexpected keys" in str(err.value)
 
 
-def test_anchored_recipe_on_partial_labels_with_diagnostics(tmp_path):
+def test_anchored_recipe_on_partial_labels_with_diagnostics(tmp_path, load_config):
     """The anchored recipe trains from the partial-label CSV; diagnostics name every network."""
     from helpers import AUX_NETWORK, make_partial_dataset, stage1_config
     root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
@@ -153,15 +145,15 @@ def test_anchored_recipe_on_partial_labels_with_diagnostics(tmp_path):
         f"case{i}_img.nii.gz,case{i}_lab.nii.gz\n" for i in range(2)))
     primary, aux = tmp_path / "primary.pt", tmp_path / "aux.pt"
     text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=1)
-    text = text.replace("supervise_type = weak_sup", "supervise_type = noisy_label")
-    text = text.replace("patch_size = [8, 16, 16]", "patch_size = [16, 16, 16]")
-    text = text.replace("[dataset]\n", f"[dataset]\ndiagnostic_csv = {root}/diag.csv\n", 1)
+    text = replaced(text, "supervise_type = weak_sup", "supervise_type = noisy_label")
+    text = replaced(text, "patch_size = [8, 16, 16]", "patch_size = [16, 16, 16]")
+    text = replaced(text, "[dataset]\n", f"[dataset]\ndiagnostic_csv = {root}/diag.csv\n", 1)
     text = text.split("[weakly_supervised_learning]")[0] + AUX_NETWORK
     text += (f"\n[noisy_label_learning]\nmethod_name = PASegSCM\nrecipe = anchored\n"
              f"primary_checkpoint = {primary}\nauxiliary_checkpoint = {aux}\n")
     with contextlib.redirect_stdout(io.StringIO()):
-        stage1_checkpoints(tmp_path, load_config(text, tmp_path))
-    agent = PASegSCMAgent(load_config(text, tmp_path), "train")
+        stage1_checkpoints(tmp_path, load_config(text, "scm.cfg"))
+    agent = PASegSCMAgent(load_config(text, "scm.cfg"), "train")
     agent.run()
     train, valid = agent._rounds.history[-1][2], agent._rounds.history[-1][3]
     assert {"primary/crf", "primary/vm", "auxiliary/crf"} <= set(train)
@@ -174,7 +166,7 @@ def test_anchored_recipe_on_partial_labels_with_diagnostics(tmp_path):
     assert "valid/diag/monitor_mean/dice" in next(curves).read_text().splitlines()[0]
 
 
-def test_default_anchored_recipe_without_partial_labels_fails_with_the_key(tmp_path):
-    text = make(tmp_path, iter_max=1, iter_valid=1).replace("recipe = paper\n", "")
+def test_default_anchored_recipe_without_partial_labels_fails_with_the_key(tmp_path, load_config):
+    text = replaced(make(tmp_path, iter_max=1, iter_valid=1), "recipe = paper\n", "")
     with pytest.raises(ConfigError, match="seed_labels = true needs the expanded partial"):
-        PASegSCMAgent(load_config(text, tmp_path), "train")  # before any training
+        PASegSCMAgent(load_config(text, "scm.cfg"), "train")  # before any training

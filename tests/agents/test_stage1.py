@@ -1,7 +1,4 @@
 """Stage-1 agent: ramp-up, config errors before iteration 1, a smoke run."""
-import argparse
-import contextlib
-import io
 import subprocess
 import sys
 
@@ -9,17 +6,9 @@ import numpy as np
 import pytest
 
 from helpers import (fullsup_config, infer_with_cli_and_check_geometry, make_dataset,
-                     make_partial_dataset, stage1_config)
+                     make_partial_dataset, replaced, stage1_config)
 from pymic_paseg.agents.stage1 import PASegStage1Agent, rampup_ratio
 from pymic_paseg.config import ConfigError
-
-
-def load_config(text, tmp_path):
-    from pymic.util.parse_config import parse_config, synchronize_config
-    path = tmp_path / "run.cfg"
-    path.write_text(text)
-    with contextlib.redirect_stdout(io.StringIO()):
-        return synchronize_config(parse_config(argparse.Namespace(cfg=str(path))))
 
 
 def test_rampup_matches_the_sigmoid_schedule_of_the_original():
@@ -38,19 +27,20 @@ def test_rampup_matches_the_sigmoid_schedule_of_the_original():
     ("", "MultiViewCRFLoss_radiuss = 3", "multiviewcrfloss_radiuss: unknown key"),
     ("rampup_mode = sigmoidal", "", "Did you mean 'sigmoid'?"),
 ])
-def test_config_errors_fail_before_the_first_iteration(tmp_path, wsl, training, message):
+def test_config_errors_fail_before_the_first_iteration(tmp_path, wsl, training, message, load_config):
     root = make_partial_dataset(tmp_path / "data")
     text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", wsl=wsl, training=training)
     with pytest.raises(ConfigError) as err:
-        PASegStage1Agent(load_config(text, tmp_path), "train")
+        PASegStage1Agent(load_config(text), "train")
     assert message in str(err.value)
 
 
-def test_smoke_loss_falls_checkpoint_written_and_test_predicts(tmp_path):
+@pytest.mark.slow  # training, then `pymic_run test` in a subprocess
+def test_smoke_loss_falls_checkpoint_written_and_test_predicts(tmp_path, load_config):
     root = make_partial_dataset(tmp_path / "data")
     text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=16, iter_valid=4,
                          wsl="rampup_end = 0")
-    config = load_config(text, tmp_path)
+    config = load_config(text)
     agent = PASegStage1Agent(config, "train")
     agent.run()
     rounds = agent._rounds.history
@@ -62,10 +52,11 @@ def test_smoke_loss_falls_checkpoint_written_and_test_predicts(tmp_path):
     infer_with_cli_and_check_geometry(cfg, tmp_path / "out", root)
 
 
+@pytest.mark.slow  # `pymic_run train` in a subprocess
 def test_crf_loss_in_a_fully_supervised_config_says_which_method_to_use(tmp_path):
     root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
     text = fullsup_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=2)
-    text = text.replace("loss_type = [DiceLoss, CrossEntropyLoss]",
+    text = replaced(text, "loss_type = [DiceLoss, CrossEntropyLoss]",
                         "loss_type = [DiceLoss, MultiViewCRFLoss]")
     (tmp_path / "fs.cfg").write_text(text)
     result = subprocess.run([sys.executable, "-m", "pymic_paseg.cli", "train",
@@ -75,25 +66,26 @@ def test_crf_loss_in_a_fully_supervised_config_says_which_method_to_use(tmp_path
     assert "PASegStage1" in result.stderr
 
 
-def test_3d_unet_batch_one_with_sliding_window_validation(tmp_path):
+def test_3d_unet_batch_one_with_sliding_window_validation(tmp_path, load_config):
     root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
     text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=2)
-    text = text.replace("net_type = UNet2D5", "net_type = UNet\ndimension = 3")
-    text = text.replace("train_batch_size = 2", "train_batch_size = 1")
-    text = text.replace("patch_size = [8, 16, 16]", "patch_size = [16, 16, 32]")
-    text = text.replace("sliding_window_enable = False", "sliding_window_enable = True")
-    agent = PASegStage1Agent(load_config(text, tmp_path), "train")
+    text = replaced(text, "net_type = UNet2D5", "net_type = UNet\ndimension = 3")
+    text = replaced(text, "train_batch_size = 2", "train_batch_size = 1")
+    text = replaced(text, "patch_size = [8, 16, 16]", "patch_size = [16, 16, 32]")
+    text = replaced(text, "sliding_window_enable = False", "sliding_window_enable = True")
+    agent = PASegStage1Agent(load_config(text), "train")
     agent.run()
     valid = agent._rounds.history[-1][3]
     assert 0.0 <= valid["avg_fg_dice"] <= 1.0
     assert (tmp_path / "ckpt" / "ckpt_2.pt").exists()
 
 
+@pytest.mark.slow  # training, then `pymic_run test` in a subprocess
 def test_pymic_own_wsl_method_runs_on_our_loop_on_cpu(tmp_path):
     """PyMIC's EntropyMinimization agent hard-codes CUDA; routed, it trains on CPU."""
     root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
     text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=2)
-    text = text.replace("method_name = PASegStage1", "method_name = EntropyMinimization")
+    text = replaced(text, "method_name = PASegStage1", "method_name = EntropyMinimization")
     assert "loss_type = [DiceLoss, CrossEntropyLoss]" in text  # PyMIC's agent needs it
     cfg = tmp_path / "em.cfg"
     cfg.write_text(text)
@@ -104,13 +96,13 @@ def test_pymic_own_wsl_method_runs_on_our_loop_on_cpu(tmp_path):
     assert "loss_reg" in result.stdout  # PyMIC's own inner loop reported its terms
 
 
-def test_extra_losses_join_the_objective_with_their_weights(tmp_path):
+def test_extra_losses_join_the_objective_with_their_weights(tmp_path, load_config):
     root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
     text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=2, iter_valid=2,
                          wsl="alpha = 0\nbeta = 0\nrampup_end = 0\n"
                              "extra_losses = [SizeConstraintLoss, TightnessPriorLoss]\n"
                              "extra_weights = [0.01, 0.001]")
-    agent = PASegStage1Agent(load_config(text, tmp_path), "train")
+    agent = PASegStage1Agent(load_config(text), "train")
     agent.run()
     scalars = agent._rounds.history[-1][2]
     assert scalars["weight_SizeConstraintLoss"] == pytest.approx(0.01)
@@ -121,9 +113,9 @@ def test_extra_losses_join_the_objective_with_their_weights(tmp_path):
     assert scalars["loss"] == pytest.approx(expected, rel=1e-5)
 
 
-def test_unknown_extra_loss_is_a_config_error(tmp_path):
+def test_unknown_extra_loss_is_a_config_error(tmp_path, load_config):
     root = make_partial_dataset(tmp_path / "data", n_train=2, n_valid=1)
     text = stage1_config(root, tmp_path / "ckpt", tmp_path / "out",
                          wsl="extra_losses = [SizeConstrainLoss]")
     with pytest.raises(ConfigError, match="Did you mean 'SizeConstraintLoss'"):
-        PASegStage1Agent(load_config(text, tmp_path), "train")
+        PASegStage1Agent(load_config(text), "train")

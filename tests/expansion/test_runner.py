@@ -127,6 +127,7 @@ def test_sweep_matches_a_full_expansion_per_epsilon(data, expanded):
     assert open(summary.qc_files[0], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow  # two expansion runs with worker processes
 def test_click_column_and_shared_clicks_csv_give_the_same_labels(data, expanded, tmp_path):
     _, out = expanded
     run_expansion(str(data.root), str(data.root / "clicks" / "clicks.csv"), str(tmp_path / "a"),

@@ -38,6 +38,7 @@ def _gone(pids, timeout=10.0):
     return [p for p in pids if alive(p)]
 
 
+@pytest.mark.slow  # batches of worker processes, signalled
 @pytest.mark.parametrize("signum, workers", [(signal.SIGINT, 2), (signal.SIGTERM, 2),
                                              (signal.SIGTERM, 1)])
 def test_signal_stops_promptly_and_lists_what_finished(data, tmp_path, signum, workers):
@@ -63,6 +64,7 @@ def test_signal_stops_promptly_and_lists_what_finished(data, tmp_path, signum, w
     assert not list(out.glob(".tmp-*")), "no half-written label"
 
 
+@pytest.mark.slow  # batches of worker processes, killed
 def test_sigkill_of_the_parent_ends_the_workers(data, tmp_path):
     out = tmp_path / "partial"
     proc, workers = _start(data, out)

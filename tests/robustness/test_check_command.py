@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from helpers import make_partial_dataset, stage1_config
+from helpers import make_partial_dataset, replaced, stage1_config
 from pymic_paseg.cli import main
 
 
@@ -27,8 +27,8 @@ def _config(root, tmp_path, text_edit=lambda t: t):
 
 
 def _break(text):
-    text = text.replace("[dataset]\n", "[dataset]\nValidRegionMask_threshold = abc\n", 1)
-    return text.replace("[training]\n", "[training]\nMultiViewCRFLoss_radius = -1\n", 1)
+    text = replaced(text, "[dataset]\n", "[dataset]\nValidRegionMask_threshold = abc\n", 1)
+    return replaced(text, "[training]\n", "[training]\nMultiViewCRFLoss_radius = -1\n", 1)
 
 
 def test_check_of_a_good_config_passes(root, tmp_path):
@@ -52,8 +52,8 @@ def test_every_fault_is_reported_on_its_own_line(root, tmp_path, command):
 
 
 def test_check_names_faults_found_before_building(root, tmp_path):
-    cfg = _config(root, tmp_path, lambda t: t.replace("optimizer = Adam", "optimizer = Adamm")
-                  .replace("[training]", "[trainning]"))
+    cfg = _config(root, tmp_path, lambda t: replaced(
+        replaced(t, "optimizer = Adam", "optimizer = Adamm"), "[training]", "[trainning]"))
     code, _, err = _cli("check", cfg, "--stage", "train")
     assert code == 2
     assert "[trainning]: unknown section. Did you mean [training]?" in err

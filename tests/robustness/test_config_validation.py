@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from helpers import fullsup_config, make_dataset, stage1_config
+from helpers import fullsup_config, make_dataset, replaced, stage1_config
 from pymic_paseg.cli import main
 from pymic_paseg.config import ConfigError, Section
 
@@ -60,7 +60,7 @@ CASES = [
 def test_bad_config_is_one_line_exit_2(root, tmp_path, old, new, message):
     text = _base(root, tmp_path)
     assert old in text
-    result = _train(tmp_path, text.replace(old, new, 1))
+    result = _train(tmp_path, replaced(text, old, new, 1))
     assert result.returncode == 2, result.stderr[-3000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("pymic_run: configuration error: "), lines
@@ -69,7 +69,7 @@ def test_bad_config_is_one_line_exit_2(root, tmp_path, old, new, message):
 
 
 def test_missing_train_csv_key(root, tmp_path):
-    text = _base(root, tmp_path).replace(f"train_csv = {root}/train.csv\n", "")
+    text = replaced(_base(root, tmp_path), f"train_csv = {root}/train.csv\n", "")
     result = _train(tmp_path, text)
     assert result.returncode == 2
     assert "[dataset] train_csv is required but missing" in result.stderr
@@ -99,11 +99,11 @@ def test_nan_voxels_in_a_training_image_are_refused_or_masked(root, tmp_path):
 
 
 def test_missing_train_csv_and_missing_listed_files(root, tmp_path):
-    text = _base(root, tmp_path).replace(f"train_csv = {root}/train.csv",
-                                         f"train_csv = {tmp_path}/nowhere.csv")
+    text = replaced(_base(root, tmp_path), f"train_csv = {root}/train.csv",
+                    f"train_csv = {tmp_path}/nowhere.csv")
     bad_valid = tmp_path / "valid.csv"
     bad_valid.write_text("image,label\ncase0_img.nii.gz,gone_lab.nii.gz\n")
-    text = text.replace(f"valid_csv = {root}/valid.csv", f"valid_csv = {bad_valid}")
+    text = replaced(text, f"valid_csv = {root}/valid.csv", f"valid_csv = {bad_valid}")
     result = _train(tmp_path, text)
     assert result.returncode == 2
     line = result.stderr.strip()
@@ -120,9 +120,9 @@ def test_corrupt_image_in_the_validation_csv_is_refused_before_training(root, tm
         raw = (root / name).read_bytes()
         (data / name).write_bytes(raw[: len(raw) // 2] if "img" in name else raw)
     (tmp_path / "valid.csv").write_text("image,label\ncase2_img.nii.gz,case2_lab.nii.gz\n")
-    text = _base(root, tmp_path).replace(f"valid_csv = {root}/valid.csv",
-                                         f"valid_csv = {tmp_path}/valid.csv")
-    text = text.replace("[dataset]\n", f"[dataset]\nvalid_dir = {data}\n", 1)
+    text = replaced(_base(root, tmp_path), f"valid_csv = {root}/valid.csv",
+                    f"valid_csv = {tmp_path}/valid.csv")
+    text = replaced(text, "[dataset]\n", f"[dataset]\nvalid_dir = {data}\n", 1)
     result = _train(tmp_path, text)
     assert result.returncode == 2
     assert f"{data}/case2_img.nii.gz: the gzip stream is truncated" in result.stderr

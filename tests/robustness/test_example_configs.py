@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import pymic_paseg
+from helpers import replaced
 from pymic_paseg.config_check import config_faults
 
 EXAMPLES = sorted(p for p in (Path(__file__).parents[2] / "config_examples").rglob("*.cfg")
@@ -37,8 +38,8 @@ def test_example_config_validates_and_builds_its_transforms(path):
 def test_inline_comment_is_a_fault(tmp_path):
     text = EXAMPLES[0].read_text()
     cfg = tmp_path / "c.cfg"
-    cfg.write_text(text.replace("[dataset]\n", "[dataset]\nSomeTransform_threshold = 0  "
-                                "# outside the brain\n", 1))
+    cfg.write_text(replaced(text, "[dataset]\n", "[dataset]\nSomeTransform_threshold = 0  "
+                            "# outside the brain\n", 1))
     faults = config_faults(_parse(cfg), "train", check_files=False)
     assert faults == ["[dataset] sometransform_threshold = 0  # outside the brain: PyMIC keeps an "
                       "inline comment in the value; put the comment on its own line"]

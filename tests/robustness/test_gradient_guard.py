@@ -1,26 +1,20 @@
 """NaN gradients never reach the weights: the guard stops or skips, as configured."""
-import argparse
-import contextlib
-import io
 import logging
 
 import pytest
 import torch
 
-from helpers import fullsup_config, make_dataset
+from helpers import fullsup_config, load_pymic_config, make_dataset
 from pymic_paseg.agents.fullsup import FullySupervisedAgent
 from pymic_paseg.config import ConfigError
 from pymic_paseg.losses.distillation import distillation_loss
 
 
 def _config(tmp_path, training=""):
-    from pymic.util.parse_config import parse_config, synchronize_config
     root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
-    path = tmp_path / "run.cfg"
-    path.write_text(fullsup_config(root, tmp_path / "ckpt", tmp_path / "out", iter_max=4,
-                                   iter_valid=2, extra_training=training, valid=False))
-    with contextlib.redirect_stdout(io.StringIO()):
-        return synchronize_config(parse_config(argparse.Namespace(cfg=str(path))))
+    return load_pymic_config(fullsup_config(root, tmp_path / "ckpt", tmp_path / "out",
+                                            iter_max=4, iter_valid=2, extra_training=training,
+                                            valid=False), tmp_path)
 
 
 class NaNGradientAgent(FullySupervisedAgent):

@@ -19,6 +19,7 @@ def _run(*args):
     return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # a `pymic_run expand` subprocess
 @pytest.mark.parametrize("target", ["all.csv", "train.csv"])
 def test_expand_out_csv_equal_to_an_input_csv_is_refused(data, tmp_path, target):
     """`all.csv` is the --csv; `train.csv` is the one clicks simulated from (same content)."""
@@ -35,6 +36,7 @@ def test_expand_out_csv_equal_to_an_input_csv_is_refused(data, tmp_path, target)
     assert not (tmp_path / "partial").exists(), "nothing is written before the check"
 
 
+@pytest.mark.slow  # `pymic_run expand` subprocesses
 def test_expand_out_csv_through_a_symlink_or_hard_link_is_refused(data, tmp_path):
     link = tmp_path / "link.csv"
     os.symlink(data / "all.csv", link)
@@ -46,6 +48,7 @@ def test_expand_out_csv_through_a_symlink_or_hard_link_is_refused(data, tmp_path
         assert result.returncode == 2 and "would replace the input file" in result.stderr
 
 
+@pytest.mark.slow  # `pymic_run expand` subprocesses
 def test_expand_out_csv_equal_to_an_image_or_the_metrics_is_refused(data, tmp_path):
     image = data / "case0_img.nii.gz"
     before = image.read_bytes()
@@ -86,12 +89,10 @@ def test_two_outputs_on_one_file_are_refused(tmp_path):
 
 @pytest.mark.slow  # a 2-iteration training, then `pymic_run test` in a subprocess
 def test_test_predictions_never_replace_the_images(tmp_path):
-    import argparse
     import contextlib
     import io
 
-    from helpers import fullsup_config, make_dataset
-    from pymic.util.parse_config import parse_config, synchronize_config
+    from helpers import fullsup_config, make_dataset, parse_pymic_config
 
     from pymic_paseg.agents.fullsup import FullySupervisedAgent
     root = make_dataset(tmp_path / "data", n_train=2, n_valid=1)
@@ -99,8 +100,7 @@ def test_test_predictions_never_replace_the_images(tmp_path):
     cfg.write_text(fullsup_config(root, tmp_path / "ckpt", root, iter_max=2, iter_valid=2,
                                   valid=False))  # output_dir = the image folder
     with contextlib.redirect_stdout(io.StringIO()):
-        config = synchronize_config(parse_config(argparse.Namespace(cfg=str(cfg))))
-        FullySupervisedAgent(config, "train").run()
+        FullySupervisedAgent(parse_pymic_config(cfg), "train").run()
     image = root / "case2_img.nii.gz"
     before = image.read_bytes()
     result = _run("test", cfg)

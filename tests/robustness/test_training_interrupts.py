@@ -1,7 +1,4 @@
 """Real `pymic_run train` subprocesses stopped by real signals: checkpoint, exact resume, logs."""
-import argparse
-import contextlib
-import io
 import os
 import signal
 import subprocess
@@ -10,7 +7,7 @@ import time
 import pytest
 import torch
 
-from helpers import fullsup_config, make_dataset
+from helpers import fullsup_config, make_dataset, parse_pymic_config
 from robust_helpers import CLI
 from pymic_paseg.agents.checkpoint import load_checkpoint
 from pymic_paseg.agents.fullsup import FullySupervisedAgent
@@ -30,10 +27,7 @@ def _write_config(tmp_path, name, iter_max=ITER_MAX):
 
 
 def _train_in_process(cfg):
-    from pymic.util.parse_config import parse_config, synchronize_config
-    with contextlib.redirect_stdout(io.StringIO()):
-        config = synchronize_config(parse_config(argparse.Namespace(cfg=str(cfg))))
-    FullySupervisedAgent(config, "train").run()
+    FullySupervisedAgent(parse_pymic_config(cfg), "train").run()
 
 
 def _rounds_logged(curves):
@@ -92,6 +86,7 @@ def test_sigterm_saves_the_current_iteration_and_resume_is_exact(tmp_path):
         assert float(row[2]) == pytest.approx(float(by_iteration[row[0]]), rel=1e-4), row
 
 
+@pytest.mark.slow  # training in a subprocess, interrupted
 def test_sigint_saves_a_checkpoint_and_exits_130(tmp_path):
     cfg, ckpt = _write_config(tmp_path, "run")
     code, err = _start_and_signal(cfg, ckpt, signal.SIGINT)
@@ -102,6 +97,7 @@ def test_sigint_saves_a_checkpoint_and_exits_130(tmp_path):
     assert load_checkpoint(ckpt / f"ckpt_{stopped}.pt")["iteration"] == stopped
 
 
+@pytest.mark.slow  # training in a subprocess, killed
 def test_sigkill_leaves_a_non_empty_tensorboard_file(tmp_path):
     cfg, ckpt = _write_config(tmp_path, "run")
     # round 2 is in the curves, so round 1 went through the writer's flush
