@@ -231,6 +231,7 @@ def test_deformation_margin_rounds_up():
 def test_demo_data_without_nilearn_names_the_extra(monkeypatch, tmp_path, capsys):
     from pymic_paseg.cli import main
     monkeypatch.setattr(template_module.importlib.util, "find_spec", lambda name: None)
+    template_module.load_template.cache_clear()  # an earlier test may have loaded it
     assert main(["demo-data", str(tmp_path / "d"), "--cases", "3", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert 'pip install "pymic_paseg[demo]"' in err and "Traceback" not in err
