@@ -42,6 +42,7 @@ from pymic.util.ramps import get_rampup_ratio
 
 from pymic_paseg import losses
 from pymic_paseg.config import Section, look_up_option
+from pymic_paseg.transforms.oracle_label import oracle_volume_from_label
 from pymic_paseg.transforms.valid_region import valid_mask_from_label
 
 __all__ = ["SECTION", "KEYS", "EXTRA_LOSSES", "RAMPUP_MODES", "PSUP_WEIGHTS",
@@ -163,6 +164,10 @@ class Stage1Objective:
         mask: Optional[torch.Tensor] = valid_mask_from_label(data.get("label"))
         if mask is not None:
             inputs["valid_mask"] = mask.to(batch["image"].device)
+        head = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        volume = oracle_volume_from_label(data.get("label"), head.shape[1])
+        if volume is not None:   # dense label carried by OracleLabel: the true volume
+            inputs["target_volume"] = volume.to(batch["image"].device)
         return {name: loss(inputs) for name, loss in self.losses.items()}
 
     def __call__(self, batch: Mapping[str, Any], outputs: Any, iteration: int) -> Terms:
