@@ -68,7 +68,8 @@ def test_max_projection_of_a_tight_object_is_zero_and_grad_flows():
     logits = torch.randn(1, 2, 6, 7, 8, dtype=torch.float64, requires_grad=True)
     box = torch.ones(1, 1, 6, 7, 8, dtype=torch.bool)
     shift = torch.tensor([0.0, -10.0], dtype=torch.float64)[None, :, None, None, None]
-    loss = tightness_prior_loss(torch.softmax(logits + shift, 1), box, band_width=2, penalty="hinge",
+    loss = tightness_prior_loss(torch.softmax(logits + shift, 1), box, band_width=2,
+                                penalty="hinge",
                                 mode="max_projection")
     loss.backward()
     assert logits.grad.abs().sum() > 0

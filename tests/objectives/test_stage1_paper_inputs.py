@@ -48,7 +48,8 @@ def test_oracle_label_gives_the_size_loss_the_true_volume(tmp_path):
     truth[1:3, 2:5, 1:4] = 1                                           # 18 voxels
     _write(tmp_path / "truth.nii.gz", truth)
     (tmp_path / "dense.csv").write_text("image,label\nimg.nii.gz,truth.nii.gz\n")
-    params = {"oraclelabel_csv": str(tmp_path / "dense.csv"), "train_dir": str(tmp_path), "task": "segmentation"}
+    params = {"oraclelabel_csv": str(tmp_path / "dense.csv"), "train_dir": str(tmp_path),
+              "task": "segmentation"}
     image = np.random.default_rng(0).normal(size=(1, 4, 6, 6)).astype(np.float32)
     partial = np.full((1, 4, 6, 6), 2, np.float32)
     sample = {"image": image, "label": partial, "names": ["img.nii.gz", "p.nii.gz"]}
