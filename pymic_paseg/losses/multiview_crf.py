@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from pymic_paseg.config import ConfigError, Section, look_up_option
+from pymic_paseg.losses import crf_scale
 from pymic_paseg.losses._checks import (activate, check_image, check_tensor, get_image,
                                         get_prediction, read_activation)
 from pymic_paseg.losses._window_energy import VIEW_AXES, WindowPottsEnergy, offset_table
@@ -19,7 +20,8 @@ INTENSITY_NORMS = ("none", "minmax", "zscore")
 
 
 def multiview_crf_loss(probs: torch.Tensor, image: torch.Tensor, *,
-                       radius: Union[int, Sequence[int]] = 5, spatial_sigma: float = 6.0,
+                       radius: Union[int, Sequence[int]] = 5,
+                       spatial_sigma: Union[float, Sequence[float]] = 6.0,
                        intensity_sigma: float = 0.1, views: Sequence[str] = VIEWS,
                        view_weights: Optional[Sequence[float]] = None,
                        spacing: Optional[Sequence[float]] = None,
@@ -58,7 +60,10 @@ def multiview_crf_loss(probs: torch.Tensor, image: torch.Tensor, *,
             (ints >= 0; ``(H, W)`` also accepted for 2D). An int with ``spacing``
             counts voxels along the finest axis: ``rho_a = floor(radius *
             min(spacing) / spacing_a)``, i.e. the same extent in mm on every axis.
-        spatial_sigma: ``sigma_s`` > 0, in voxels, or in mm if ``spacing`` is given.
+        spatial_sigma: ``sigma_s`` > 0, in voxels, or in mm if ``spacing`` is given; or
+            one per axis ``(D, H, W)`` (``|r_i - r_j|^2 / sigma_s^2`` becomes
+            ``sum_a (r_ia - r_ja)^2 / sigma_a^2``), e.g. the original's kernel, isotropic
+            on its coarse grid, mapped to mm (``docs/stage1.md``).
         intensity_sigma: ``sigma_x`` > 0, in units of the (normalised) image.
         views: non-empty subset of ``("axial", "sagittal", "coronal")``;
             ``("axial",)`` is the paper's 2D loss ``L_crf^A`` of the ablation.
@@ -107,7 +112,7 @@ def multiview_crf_loss(probs: torch.Tensor, image: torch.Tensor, *,
     check_tensor("probs", probs)
     check_image("image", image, probs)
     spatial = probs.dim() - 2
-    _check_positive("spatial_sigma", spatial_sigma)
+    sigmas = _sigmas(spatial_sigma, spatial)
     _check_positive("intensity_sigma", intensity_sigma)
     if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, int) or cpu_threads < 0:
         raise ValueError(f"cpu_threads: expected an integer >= 0. Got: {cpu_threads!r}")
@@ -121,7 +126,9 @@ def multiview_crf_loss(probs: torch.Tensor, image: torch.Tensor, *,
         views, weights = ("axial",), [1.0]
     else:
         views, weights = _views_and_weights(views, view_weights)
-    offsets, coeffs = offset_table(radii, views, weights, spacing3, spatial_sigma)
+    step = spacing3 if spacing3 is not None else [1.0, 1.0, 1.0]
+    offsets, coeffs = offset_table(radii, views, weights,
+                                   [s / g for s, g in zip(step, sigmas)], 1.0)
     feats = _normalise(image.to(probs.dtype), intensity_norm)
     feats = (feats / (math.sqrt(2.0) * intensity_sigma)).contiguous()
     scale = 1.0 / probs[:, :1].numel()
@@ -146,6 +153,17 @@ def _sums_to_one(probs: torch.Tensor) -> bool:
 def _check_positive(name: str, value: float) -> None:
     if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name}: expected a finite number > 0. Got: {value!r}")
+
+
+def _sigmas(spatial_sigma: Union[float, Sequence[float]], spatial: int) -> List[float]:
+    """``sigma_s`` per axis (D, H, W); a scalar applies to every axis."""
+    if isinstance(spatial_sigma, (int, float)) and not isinstance(spatial_sigma, bool):
+        _check_positive("spatial_sigma", spatial_sigma)
+        return [float(spatial_sigma)] * 3
+    sigmas = _per_axis("spatial_sigma", spatial_sigma, spatial, float)
+    for value in sigmas:
+        _check_positive("spatial_sigma", value)
+    return sigmas
 
 
 def _per_axis(name: str, value: Sequence, spatial: int, kind: type) -> List:
@@ -218,27 +236,39 @@ class MultiViewCRFLoss(nn.Module):
 
     Config (``[training]`` section; defaults in brackets):
         * ``MultiViewCRFLoss_radius`` [5]: int >= 1, or ``[rD, rH, rW]`` ints >= 0.
-        * ``MultiViewCRFLoss_spatial_sigma`` [6]: > 0, voxels (mm with ``sigma_in_mm``).
+        * ``MultiViewCRFLoss_radius_mm`` [none]: window half-extent in mm, a number or
+          ``[rD, rH, rW]`` (> 0); per axis ``floor(r_a / spacing_a)`` voxels. Needs
+          ``sigma_in_mm``; replaces ``radius`` (setting both is an error).
+        * ``MultiViewCRFLoss_spatial_sigma`` [6]: > 0, or ``[sD, sH, sW]``; voxels (mm
+          with ``sigma_in_mm``).
         * ``MultiViewCRFLoss_intensity_sigma`` [0.1]: > 0.
         * ``MultiViewCRFLoss_views`` [axial, sagittal, coronal]: non-empty subset.
         * ``MultiViewCRFLoss_view_weights`` [equal]: one number >= 0 per view.
         * ``MultiViewCRFLoss_sigma_in_mm`` [False]: spatial sigma (and the window
           extent, see ``radius``) in millimetres; needs ``spacing``.
-        * ``MultiViewCRFLoss_spacing`` [none]: ``[sD, sH, sW]`` mm (z, y, x), > 0.
+        * ``MultiViewCRFLoss_spacing`` [none]: ``[sD, sH, sW]`` mm (z, y, x), > 0, or
+          ``image``: each batch item's voxel size from its image header (PyMIC's
+          samples carry it; the PA-Seg agents pass it to the loss). PyMIC's
+          ``Rescale`` transform does not update it: use a fixed spacing then.
+        * ``MultiViewCRFLoss_downsample`` [none]: ``[D, H, W]``: the original code's
+          trilinear downsample of logits and image to this grid (e.g. ``[48, 64, 64]``
+          for VS patches of 48 x 128 x 128); radius and sigma then count voxels of the
+          coarse grid, or mm with ``sigma_in_mm`` (spacing scaled to the coarse grid).
         * ``MultiViewCRFLoss_intensity_norm`` [none]: none, minmax or zscore.
         * ``MultiViewCRFLoss_cpu_threads`` [0]: int >= 0, torch threads during the
           loss on CPU (0: unchanged; 1 helps on an oversubscribed CPU).
         * ``loss_acti_func`` (PyMIC's key): softmax (default), sigmoid or None.
 
-    Reads ``prediction`` (``[0]`` of a list) and ``image`` from ``loss_input_dict``.
-    PyMIC's fully supervised agent passes no image: use the PA-Seg stage-1 method,
-    otherwise :class:`~pymic_paseg.losses._checks.MissingImageError` is raised.
+    Reads ``prediction`` (``[0]`` of a list), ``image`` and, with ``spacing = image``,
+    ``spacing`` from ``loss_input_dict``. PyMIC's fully supervised agent passes no image:
+    use the PA-Seg stage-1 method, otherwise
+    :class:`~pymic_paseg.losses._checks.MissingImageError` is raised.
     """
 
     PREFIX = "MultiViewCRFLoss_"
     KEYS = tuple("MultiViewCRFLoss_" + k for k in (
-        "radius", "spatial_sigma", "intensity_sigma", "views", "view_weights",
-        "sigma_in_mm", "spacing", "intensity_norm", "cpu_threads"))
+        "radius", "radius_mm", "spatial_sigma", "intensity_sigma", "views", "view_weights",
+        "sigma_in_mm", "spacing", "downsample", "intensity_norm", "cpu_threads"))
 
     def __init__(self, params: Optional[Mapping[str, Any]] = None):
         super().__init__()
@@ -252,7 +282,10 @@ class MultiViewCRFLoss(nn.Module):
                 raise cfg.fail(key("radius"), self.radius, "at least one radius must be >= 1")
         else:
             self.radius = cfg.int(key("radius"), 5, low=1)
-        self.spatial_sigma = cfg.float(key("spatial_sigma"), 6.0, low=0, low_open=True)
+        self.spatial_sigma: Union[float, List[float]] = (
+            cfg.float_list(key("spatial_sigma"), length=3, low=0, low_open=True)
+            if isinstance(cfg.raw(key("spatial_sigma"), 6.0), (list, tuple))
+            else cfg.float(key("spatial_sigma"), 6.0, low=0, low_open=True))
         self.intensity_sigma = cfg.float(key("intensity_sigma"), 0.1, low=0, low_open=True)
         self.views = [look_up_option(v, VIEWS, where=f"[training] {key('views')}")
                       for v in cfg.str_list(key("views"), list(VIEWS))]
@@ -263,22 +296,56 @@ class MultiViewCRFLoss(nn.Module):
                                            length=len(self.views), low=0)
         if sum(self.view_weights) <= 0:
             raise cfg.fail(key("view_weights"), self.view_weights, "must have a positive sum")
-        in_mm = cfg.bool(key("sigma_in_mm"), False)
-        self.spacing = cfg.float_list(key("spacing"), None, length=3, low=0, low_open=True)
-        if in_mm and self.spacing is None:
-            raise ConfigError(f"[training] {key('sigma_in_mm')} = True needs "
-                              f"{key('spacing')} = [sD, sH, sW] (mm)")
-        if not in_mm and self.spacing is not None:
-            raise cfg.fail(key("spacing"), self.spacing,
-                           f"only used with {key('sigma_in_mm')} = True")
+        self._read_scale(cfg, key)
         self.intensity_norm = cfg.choice(key("intensity_norm"), INTENSITY_NORMS, "none")
         self.cpu_threads = cfg.int(key("cpu_threads"), 0, low=0)
+
+    def _read_scale(self, cfg: Section, key) -> None:
+        """``sigma_in_mm``, ``spacing``, ``radius_mm`` and ``downsample``."""
+        in_mm = cfg.bool(key("sigma_in_mm"), False)
+        self.spacing_from_image = str(cfg.raw(key("spacing"), "")).strip().lower() == "image"
+        self.spacing = None if self.spacing_from_image else cfg.float_list(
+            key("spacing"), None, length=3, low=0, low_open=True)
+        has_spacing = self.spacing_from_image or self.spacing is not None
+        if in_mm and not has_spacing:
+            raise ConfigError(f"[training] {key('sigma_in_mm')} = True needs "
+                              f"{key('spacing')} = [sD, sH, sW] (mm) or image")
+        if not in_mm and has_spacing:
+            raise cfg.fail(key("spacing"), self.spacing or cfg.raw(key("spacing")),
+                           f"only used with {key('sigma_in_mm')} = True")
+        self.radius_mm: Optional[List[float]] = None
+        if cfg.has(key("radius_mm")):
+            raw = cfg.raw(key("radius_mm"))
+            self.radius_mm = (cfg.float_list(key("radius_mm"), length=3, low=0, low_open=True)
+                              if isinstance(raw, (list, tuple))
+                              else [cfg.float(key("radius_mm"), low=0, low_open=True)] * 3)
+            if not in_mm:
+                raise cfg.fail(key("radius_mm"), raw, f"needs {key('sigma_in_mm')} = True")
+            if cfg.has(key("radius")):
+                raise cfg.fail(key("radius_mm"), raw, f"replaces {key('radius')}: set one")
+        self.downsample = cfg.int_list(key("downsample"), None, length=3, low=1)
 
     def forward(self, loss_input_dict: Mapping[str, Any]) -> torch.Tensor:
         pred = get_prediction(loss_input_dict, "MultiViewCRFLoss")
         image = get_image(loss_input_dict, "MultiViewCRFLoss")
+        if self.spacing_from_image:
+            spacings = crf_scale.spacing_from_batch(loss_input_dict.get("spacing"),
+                                                    pred.shape[0])
+            if len(set(spacings)) > 1:   # one call per item; each averages over its voxels
+                return sum(self._loss(pred[i:i + 1], image[i:i + 1], list(spacings[i]))
+                           for i in range(len(spacings))) / len(spacings)
+            return self._loss(pred, image, list(spacings[0]))
+        return self._loss(pred, image, self.spacing)
+
+    def _loss(self, pred: torch.Tensor, image: torch.Tensor,
+              spacing: Optional[List[float]]) -> torch.Tensor:
+        if self.downsample is not None:
+            pred, image, spacing = crf_scale.downsample(pred, image, self.downsample, spacing)
+        radius = self.radius
+        if self.radius_mm is not None and spacing is not None:
+            radius = crf_scale.radii_from_mm(self.radius_mm, spacing)
         return multiview_crf_loss(
-            activate(pred, self.acti), image, radius=self.radius,
+            activate(pred, self.acti), image, radius=radius,
             spatial_sigma=self.spatial_sigma, intensity_sigma=self.intensity_sigma,
-            views=self.views, view_weights=self.view_weights, spacing=self.spacing,
+            views=self.views, view_weights=self.view_weights, spacing=spacing,
             intensity_norm=self.intensity_norm, cpu_threads=self.cpu_threads)

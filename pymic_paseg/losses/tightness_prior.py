@@ -15,12 +15,16 @@ from pymic_paseg.losses._checks import (activate, check_tensor,
                                         optional_tensor, read_activation)
 
 __all__ = ["tightness_prior_loss", "log_barrier_extension", "box_from_label",
-           "bounding_box", "TightnessPriorLoss", "AXES", "PENALTIES"]
+           "bounding_box", "TightnessPriorLoss", "AXES", "PENALTIES", "MODES"]
 
 #: spatial axis names, outermost first: ``N x C x D(z) x H(y) x W(x)``.
 AXES = ("z", "y", "x")
-#: ``log_barrier``: the reference's extended log-barrier; ``squared_hinge``: ``max(0, z)^2``.
-PENALTIES = ("log_barrier", "squared_hinge")
+#: ``log_barrier``: Kervadec's extended log-barrier; ``squared_hinge``: ``max(0, z)^2``;
+#: ``hinge``: ``max(0, z)``, as the PA-Seg authors' code (``utilities/losses.py``).
+PENALTIES = ("log_barrier", "squared_hinge", "hinge")
+#: ``slices``: bands of whole 3D slices; ``max_projection``: the PA-Seg authors' code, which
+#: max-projects the prediction and the box along each axis and applies the 2D prior there.
+MODES = ("slices", "max_projection")
 
 
 def log_barrier_extension(z: torch.Tensor, t: float) -> torch.Tensor:
@@ -87,6 +91,27 @@ def _axis_dims(axes: Optional[Sequence[str]], spatial: int) -> List[int]:
     return [names.index(a) for a in picked]
 
 
+def _band_penalty(profile: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, band_width: int,
+                  t: float, penalty: str) -> torch.Tensor:
+    """Sum of ``psi(w_s - sum_{i in s} profile_i)`` over the bands ``s`` of ``[lo, hi]``.
+
+    ``profile``: ``N x L`` (zero outside ``[lo, hi]``); ``lo``, ``hi``: ``N`` longs."""
+    size = profile.shape[1]
+    n_bands = -(-size // band_width)
+    rel = torch.arange(size, device=profile.device) - lo.unsqueeze(1)    # N x L
+    band = rel.clamp_min(0) // band_width
+    sums = profile.new_zeros(profile.shape[0], n_bands).scatter_add(1, band, profile)
+    extent = (hi - lo + 1).unsqueeze(1)                                 # N x 1
+    start = torch.arange(n_bands, device=profile.device) * band_width
+    width = (extent - start).clamp(0, band_width).to(profile.dtype)     # 0 = no band
+    z = width - sums
+    if penalty == "log_barrier":
+        psi = log_barrier_extension(z, float(t))
+    else:
+        psi = F.relu(z) ** 2 if penalty == "squared_hinge" else F.relu(z)
+    return torch.where(width > 0, psi, torch.zeros_like(psi)).sum()
+
+
 def _check_scalars(band_width: Any, t: Any, penalty: str) -> None:
     if isinstance(band_width, bool) or not isinstance(band_width, int) or band_width < 1:
         raise ValueError(f"band_width: expected an integer >= 1. Got: {band_width!r}")
@@ -97,7 +122,7 @@ def _check_scalars(band_width: Any, t: Any, penalty: str) -> None:
 
 def tightness_prior_loss(probs: torch.Tensor, box_mask: torch.Tensor, *, band_width: int = 5,
                          t: float = 5.0, axes: Optional[Sequence[str]] = None,
-                         penalty: str = "log_barrier") -> torch.Tensor:
+                         penalty: str = "log_barrier", mode: str = "slices") -> torch.Tensor:
     r"""Deep tightness prior: every band of ``w`` slices across the box holds ``>= w`` foreground.
 
     Let ``B_n`` be the bounding box of ``box_mask`` in item ``n`` and ``q_i`` the
@@ -115,8 +140,15 @@ def tightness_prior_loss(probs: torch.Tensor, box_mask: torch.Tensor, *, band_wi
             \psi\big(w_s - \textstyle\sum_{i\in s} q_i\big)
 
     with ``psi = psi_t`` the extended log-barrier (:func:`log_barrier_extension`; the
-    reference) or ``psi(z) = max(0, z)^2`` (``squared_hinge``). In 2D a slice is a line
-    and a band is Kervadec's segment of width ``w``.
+    reference), ``psi(z) = max(0, z)^2`` (``squared_hinge``) or ``max(0, z)`` (``hinge``).
+    In 2D a slice is a line and a band is Kervadec's segment of width ``w``.
+
+    ``mode = max_projection`` (3D only; the PA-Seg authors' ``TightnessPrior``, their
+    Table II DTP with ``w = 10`` and ``hinge``): for each axis ``a`` the foreground
+    probability is max-projected along ``a`` (over the whole axis) to a 2D map
+    ``Q_a = max_a q``, the box to the rectangle ``B_n`` spans in the other two axes,
+    and the 2D prior above is applied to ``Q_a`` along each of those two axes (bands of
+    ``w`` lines across the rectangle, ``sum Q_a >= w_s``): 3 projections x 2 axes.
 
     Args:
         probs: probabilities ``N x C x [D x] H x W``, ``C >= 2`` (class 0 = background).
@@ -125,7 +157,9 @@ def tightness_prior_loss(probs: torch.Tensor, box_mask: torch.Tensor, *, band_wi
         band_width: ``w``, an integer >= 1 (default 5, the reference's ``d``).
         t: log-barrier parameter ``t > 0`` (default 5, the reference's start value).
         axes: names among ``z, y, x`` (``y, x`` for 2D); ``None`` = all axes of the input.
-        penalty: ``log_barrier`` (default) or ``squared_hinge``.
+        penalty: ``log_barrier`` (default), ``squared_hinge`` or ``hinge``.
+        mode: ``slices`` (default) or ``max_projection`` (see above); with
+            ``max_projection``, ``axes`` names the projection directions.
 
     Returns:
         a scalar tensor (may be negative with ``log_barrier``: ``psi_t(z) < 0`` for
@@ -142,6 +176,9 @@ def tightness_prior_loss(probs: torch.Tensor, box_mask: torch.Tensor, *, band_wi
         * 3D: a band is ``w`` whole slices, not ``w`` lines. A tight 3D box does not
           make every axis-parallel line meet the object (a ball misses the box's
           corner lines), but every slice within the box extent meets it (if connected).
+        * ``max_projection`` follows the authors' code except: one item's loss does not
+          end the batch (their loop returns after the first item), and the band edges
+          below (theirs: ``floor((L-1)/w)`` bands plus a last band as Kervadec's).
         * Band edges: the reference cuts the extent ``L`` as ``floor((L-1)/w)`` bands of
           ``w`` plus a last band of ``((L-1) mod w) + 1`` slices with bound
           ``(L-1) mod w`` (or drops the last slice when ``(L-1) mod w = 0``); we use
@@ -164,7 +201,11 @@ def tightness_prior_loss(probs: torch.Tensor, box_mask: torch.Tensor, *, band_wi
                          f"foreground). Got: shape {tuple(probs.shape)}")
     check_weight_map("box_mask", box_mask, probs)
     _check_scalars(band_width, t, penalty)
+    mode = look_up_option(mode, MODES, where="mode")
     spatial = probs.dim() - 2
+    if mode == "max_projection" and spatial != 3:
+        raise ValueError(f"mode: max_projection needs a 3D input (N x C x D x H x W). "
+                         f"Got: shape {tuple(probs.shape)}")
     dims = _axis_dims(axes, spatial)
     fg = probs[:, 1:].sum(dim=1)                                     # N x spatial
     lo, hi = bounding_box(box_mask)                                  # N x S
@@ -174,22 +215,21 @@ def tightness_prior_loss(probs: torch.Tensor, box_mask: torch.Tensor, *, band_wi
         ok = (coord >= lo[:, k:k + 1]) & (coord <= hi[:, k:k + 1])   # N x L_k
         inside = inside & ok.reshape((ok.shape[0],) + (1,) * k + (ok.shape[1],)
                                      + (1,) * (spatial - 1 - k))
-    q = fg * inside
     total = probs.new_zeros(())
+    if mode == "max_projection":
+        for k in dims:
+            flat = fg.amax(dim=k + 1) * inside.any(dim=k + 1)          # N x 2D, box rectangle
+            rest = [d for d in range(spatial) if d != k]
+            for pos, j in enumerate(rest):
+                profile = flat.sum(dim=2 - pos)                          # N x L_j
+                total = total + _band_penalty(profile, lo[:, j], hi[:, j], band_width, t,
+                                              penalty)
+        return total
+    q = fg * inside
     for k in dims:
         other = tuple(d + 1 for d in range(spatial) if d != k)
         profile = q.sum(dim=other) if other else q                   # N x L_k
-        size = profile.shape[1]
-        n_bands = -(-size // band_width)
-        rel = torch.arange(size, device=fg.device) - lo[:, k:k + 1]  # N x L_k
-        band = rel.clamp_min(0) // band_width
-        sums = profile.new_zeros(profile.shape[0], n_bands).scatter_add(1, band, profile)
-        extent = (hi[:, k] - lo[:, k] + 1).unsqueeze(1)              # N x 1
-        start = torch.arange(n_bands, device=fg.device) * band_width
-        width = (extent - start).clamp(0, band_width).to(probs.dtype)  # 0 = no band
-        z = width - sums
-        psi = log_barrier_extension(z, float(t)) if penalty == "log_barrier" else F.relu(z) ** 2
-        total = total + torch.where(width > 0, psi, torch.zeros_like(psi)).sum()
+        total = total + _band_penalty(profile, lo[:, k], hi[:, k], band_width, t, penalty)
     return total
 
 
@@ -203,7 +243,9 @@ class TightnessPriorLoss(nn.Module):
           multiplies it by 1.1 after every epoch).
         * ``TightnessPriorLoss_axes`` [z, y, x]: a non-empty subset; for 2D inputs the
           default is ``y, x`` and ``z`` is an error.
-        * ``TightnessPriorLoss_penalty`` [log_barrier]: or ``squared_hinge``.
+        * ``TightnessPriorLoss_penalty`` [log_barrier]: or ``squared_hinge``, ``hinge``.
+        * ``TightnessPriorLoss_mode`` [slices]: or ``max_projection`` (the PA-Seg
+          authors' code; with ``band_width = 10`` and ``penalty = hinge`` their DTP).
         * ``loss_acti_func`` (PyMIC's key): softmax (default), sigmoid or None.
 
     Reads from ``loss_input_dict``: ``prediction`` (``[0]`` of a list), and either
@@ -213,13 +255,14 @@ class TightnessPriorLoss(nn.Module):
     """
 
     PREFIX = "TightnessPriorLoss_"
-    KEYS = tuple("TightnessPriorLoss_" + k for k in ("band_width", "t", "axes", "penalty"))
+    KEYS = tuple("TightnessPriorLoss_" + k for k in ("band_width", "t", "axes", "penalty",
+                                                     "mode"))
 
     def __init__(self, params: Optional[Mapping[str, Any]] = None):
         super().__init__()
         cfg = Section("training", params)
         cfg.check_known_keys(self.PREFIX, self.KEYS)
-        k_width, k_t, k_axes, k_penalty = self.KEYS
+        k_width, k_t, k_axes, k_penalty, k_mode = self.KEYS
         self.acti = read_activation(cfg)
         self.band_width = cfg.int(k_width, 5, low=1)
         self.t = cfg.float(k_t, 5.0, low=0, low_open=True)
@@ -232,6 +275,7 @@ class TightnessPriorLoss(nn.Module):
                 raise cfg.fail(k_axes, cfg.raw(k_axes), "must list each axis at most once, "
                                f"at least one of {', '.join(AXES)}")
         self.penalty = cfg.choice(k_penalty, PENALTIES, default="log_barrier")
+        self.mode = cfg.choice(k_mode, MODES, default="slices")
 
     def box_mask(self, loss_input_dict: Mapping[str, Any], probs: torch.Tensor) -> torch.Tensor:
         """``box_mask`` if given, else the non-background voxels of the partial label."""
@@ -246,4 +290,4 @@ class TightnessPriorLoss(nn.Module):
         probs = activate(pred, self.acti)
         return tightness_prior_loss(probs, self.box_mask(loss_input_dict, probs),
                                     band_width=self.band_width, t=self.t, axes=self.axes,
-                                    penalty=self.penalty)
+                                    penalty=self.penalty, mode=self.mode)

@@ -199,6 +199,8 @@ class SCMObjective:
         seeds = self._seeds(batch)
         mask = valid_mask_from_label(batch.get("data", {}).get("label"))
         reg_inputs = {"image": batch["image"]}
+        if batch.get("data", {}).get("spacing") is not None:  # MultiViewCRFLoss_spacing = image
+            reg_inputs["spacing"] = batch["data"]["spacing"]
         if mask is not None:
             reg_inputs["valid_mask"] = mask.to(batch["image"].device)
         ensemble = s.pseudo_label == "ensemble"

@@ -42,6 +42,7 @@ from pymic.util.ramps import get_rampup_ratio
 
 from pymic_paseg import losses
 from pymic_paseg.config import Section, look_up_option
+from pymic_paseg.transforms.oracle_label import oracle_volume_from_label
 from pymic_paseg.transforms.valid_region import valid_mask_from_label
 
 __all__ = ["SECTION", "KEYS", "EXTRA_LOSSES", "RAMPUP_MODES", "PSUP_WEIGHTS",
@@ -151,14 +152,22 @@ class Stage1Objective:
 
     def terms(self, batch: Mapping[str, Any], outputs: Any) -> Terms:
         """Unweighted terms; ``batch`` holds ``image``, ``label_prob``, ``pixel_weight``
-        and optionally ``data["label"]`` (Ω_M coded by ``ValidRegionMask``)."""
+        and optionally ``data["label"]`` (Ω_M coded by ``ValidRegionMask``) and
+        ``data["spacing"]`` (voxel size, for ``MultiViewCRFLoss_spacing = image``)."""
         if "pixel_weight" not in batch:
             raise ValueError(PARTIAL_LABEL_HINT)
         inputs: Dict[str, Any] = {"prediction": outputs, "ground_truth": batch["label_prob"],
                                   "pixel_weight": batch["pixel_weight"], "image": batch["image"]}
-        mask: Optional[torch.Tensor] = valid_mask_from_label(batch.get("data", {}).get("label"))
+        data = batch.get("data", {})
+        if data.get("spacing") is not None:   # voxel size from the image header (PyMIC)
+            inputs["spacing"] = data["spacing"]
+        mask: Optional[torch.Tensor] = valid_mask_from_label(data.get("label"))
         if mask is not None:
             inputs["valid_mask"] = mask.to(batch["image"].device)
+        head = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        volume = oracle_volume_from_label(data.get("label"), head.shape[1])
+        if volume is not None:   # dense label carried by OracleLabel: the true volume
+            inputs["target_volume"] = volume.to(batch["image"].device)
         return {name: loss(inputs) for name, loss in self.losses.items()}
 
     def __call__(self, batch: Mapping[str, Any], outputs: Any, iteration: int) -> Terms:

@@ -16,6 +16,16 @@ STAGE1 = "I_mcrf_vm"          # the full stage-1 model: Table III's first stage
 AUX = "aux_stage1"            # SCM's auxiliary network, stage 1 (not a table row)
 PSEUDO_CSV = "rows/pseudo/train_pseudo.csv"
 _PYMIC_SUP = ("training.loss_type=[CrossEntropyLoss,DiceLoss]", "training.loss_weight=[0.5,0.5]")
+#: box-only partial labels of the training cases (``box_labels.write_box_labels``).
+BOX_CSV = "demo_data/train_box.csv"
+#: the paper's size bounds: 0.9-1.1 x the true volume, carried by OracleLabel (label channel 2).
+_ORACLE = ("dataset.train_transform=[ValidRegionMask,OracleLabel,NormalizeWithMeanStd,"
+           "RandomCrop,RandomFlip,PartialLabelToProbability]",
+           "dataset.oraclelabel_csv=demo_data/train.csv")
+_NO_REG = ("weakly_supervised_learning.alpha=0", "weakly_supervised_learning.beta=0")
+#: the PA-Seg authors' tightness prior: max-projection to 2D per axis, bands of 10, hinge.
+_DTP = ("training.tightnesspriorloss_mode=max_projection",
+        "training.tightnesspriorloss_penalty=hinge", "training.tightnesspriorloss_band_width=10")
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ class Row:
     needs: Tuple[str, ...] = ()    # rows (or "pseudo") that must be done first
     second_stage: bool = False     # paired t-test against Table III's first stage
     prefix: str = "unet2d5"        # checkpoint prefix of the config
+    box_labels: bool = False       # trains on box-only labels (runner writes BOX_CSV first)
 
     @property
     def dependencies(self) -> Tuple[str, ...]:
@@ -76,14 +87,25 @@ ROWS: List[Row] = [
     Row("II_gated_crf", "II", "gated CRF (PyMIC)", sets=_wsl(
         "GatedCRF", "weakly_supervised_learning.gatedcrfloss_radius=5")),
     Row("II_mumford_shah", "II", "Mumford-Shah (PyMIC)", sets=_wsl("MumfordShah")),
-    Row("II_size", "II", "size constraint (Kervadec 2019)", sets=(
-        "weakly_supervised_learning.alpha=0", "weakly_supervised_learning.beta=0",
+    # the paper's set-up: expanded labels, bounds 0.9-1.1 x the true volume of the patch
+    Row("II_size", "II", "size constraint (Kervadec 2019), true volume", sets=_NO_REG + _ORACLE + (
         "weakly_supervised_learning.extra_losses=[SizeConstraintLoss]",
         "weakly_supervised_learning.extra_weights=[0.01]")),
-    Row("II_tightness", "II", "tightness prior + size (Kervadec 2020)", sets=(
-        "weakly_supervised_learning.alpha=0", "weakly_supervised_learning.beta=0",
-        "weakly_supervised_learning.extra_losses=[TightnessPriorLoss,SizeConstraintLoss]",
-        "weakly_supervised_learning.extra_weights=[0.0001,0.01]")),
+    # the paper's DTP: the box of the six background clicks only (no Omega_F), the authors'
+    # max-projected tightness prior, and the size constraint with the true volume
+    Row("II_tightness", "II", "tightness prior + size (Kervadec 2020), box only, true volume",
+        box_labels=True, sets=_NO_REG + _ORACLE + _DTP + (
+            f"dataset.train_csv={BOX_CSV}",
+            "weakly_supervised_learning.extra_losses=[TightnessPriorLoss,SizeConstraintLoss]",
+            "weakly_supervised_learning.extra_weights=[0.0001,0.01]")),
+    # variants without the oracle: V* from the box, prior over whole 3D slices, expanded labels
+    Row("II_size_box", "II", "size constraint, volume estimated from the box", sets=_NO_REG + (
+        "weakly_supervised_learning.extra_losses=[SizeConstraintLoss]",
+        "weakly_supervised_learning.extra_weights=[0.01]")),
+    Row("II_tightness_slices", "II", "tightness prior (3D slices) + size (box estimate), "
+        "expanded labels", sets=_NO_REG + (
+            "weakly_supervised_learning.extra_losses=[TightnessPriorLoss,SizeConstraintLoss]",
+            "weakly_supervised_learning.extra_weights=[0.0001,0.01]")),
     Row("II_pa_seg", "II", "PA-Seg stage 1", alias=STAGE1),
     Row(AUX, "", "stage 1, auxiliary (attention U-Net)", "demo_stage1_aux",
         prefix="attention_unet"),

@@ -23,7 +23,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from pymic_paseg.demo.pipeline import DemoOptions, DemoPipeline, DemoStepError
 from pymic_paseg.demo.report import evaluate_folder
 from pymic_paseg.io_atomic import atomic_write_text
-from pymic_paseg.reproduce.rows import PRESETS, PSEUDO_CSV, ROW_BY_KEY, STAGE1, Row, rows_for
+from pymic_paseg.reproduce.box_labels import write_box_labels
+from pymic_paseg.reproduce.rows import (BOX_CSV, PRESETS, PSEUDO_CSV, ROW_BY_KEY, STAGE1, Row,
+                                        rows_for)
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,8 @@ class Reproduction:
                     raise DemoStepError(f"needs {', '.join(missing)}, which did not finish")
                 if "pseudo" in row.needs:
                     self._pseudo_labels()
+                if row.box_labels and not (self.out / BOX_CSV).is_file():
+                    write_box_labels(self.out / "demo_data")
                 result = self._run_row(row)
             except DemoStepError as exc:
                 print(f"      failed: {str(exc).splitlines()[0]}", flush=True)

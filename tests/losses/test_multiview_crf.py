@@ -212,3 +212,93 @@ def test_wrapper_without_image_explains_stage1():
     with pytest.raises(MissingImageError, match=r"method_name = PASegStage1"):
         MultiViewCRFLoss({})({"prediction": torch.zeros(1, 2, 3, 4, 5)})
     assert issubclass(MissingImageError, ValueError)
+
+
+# --- physical scale: per-axis sigma, window in mm, spacing from the batch, downsample ---
+
+def brute_force_axes(probs, image, radii, sigmas, sigma_x, views, spacing):
+    """brute_force with one spatial sigma per axis: positions scaled by spacing / sigma_a."""
+    scaled = [s / g for s, g in zip(spacing, sigmas)]
+    return brute_force(probs, image, radii, 1.0, sigma_x, views, [1.0] * len(views), scaled)
+
+
+def test_per_axis_sigma_matches_brute_force():
+    probs, image = _data(shape=(1, 2, 5, 6, 7), seed=11)
+    views = ("axial", "sagittal", "coronal")
+    got = multiview_crf_loss(probs, image, radius=[2, 3, 3], spatial_sigma=[9.0, 6.0, 6.0],
+                             intensity_sigma=0.5, spacing=(1.5, 0.5, 0.5))
+    want = brute_force_axes(probs, image, [2, 3, 3], [9.0, 6.0, 6.0], 0.5, views,
+                            (1.5, 0.5, 0.5))
+    assert got.item() == pytest.approx(want.item(), rel=1e-10)
+    # a per-axis sigma really differs from the scalar one (the test can fail)
+    scalar = multiview_crf_loss(probs, image, radius=[2, 3, 3], spatial_sigma=6.0,
+                                intensity_sigma=0.5, spacing=(1.5, 0.5, 0.5))
+    assert abs(scalar.item() - got.item()) > 1e-4 * abs(got.item())
+    iso = multiview_crf_loss(probs, image, radius=2, spatial_sigma=[2.0, 2.0, 2.0])
+    assert iso.item() == pytest.approx(
+        multiview_crf_loss(probs, image, radius=2, spatial_sigma=2.0).item(), rel=1e-12)
+    with pytest.raises(ValueError, match="spatial_sigma: expected a finite number > 0"):
+        multiview_crf_loss(probs, image, spatial_sigma=[1.0, 0.0, 1.0])
+
+
+def test_radius_mm_and_spacing_from_image_match_brute_force():
+    probs, image = _data(shape=(2, 2, 5, 6, 7), seed=12)
+    logits = probs.log()
+    params = {"multiviewcrfloss_sigma_in_mm": True, "multiviewcrfloss_spacing": "image",
+              "multiviewcrfloss_radius_mm": [3.0, 1.5, 1.0],
+              "multiviewcrfloss_spatial_sigma": [3.0, 2.0, 2.0],
+              "multiviewcrfloss_intensity_sigma": 0.4}
+    loss = MultiViewCRFLoss(params)
+    views = ("axial", "sagittal", "coronal")
+    # PyMIC's collate of (sz, sy, sx): three tensors of length N; same spacing for both
+    same = [torch.tensor([1.5, 1.5]), torch.tensor([0.5, 0.5]), torch.tensor([0.5, 0.5])]
+    got = loss({"prediction": logits, "image": image, "spacing": same})
+    want = brute_force_axes(probs, image, [2, 3, 2], [3.0, 2.0, 2.0], 0.4, views,
+                            (1.5, 0.5, 0.5))   # 3/1.5 = 2, 1.5/0.5 = 3, floor(1/0.5) = 2
+    assert got.item() == pytest.approx(want.item(), rel=1e-10)
+    # items with different voxel sizes: each its own window, the batch mean
+    mixed = [torch.tensor([1.5, 1.0]), torch.tensor([0.5, 1.0]), torch.tensor([0.5, 0.5])]
+    got = loss({"prediction": logits, "image": image, "spacing": mixed})
+    parts = [brute_force_axes(probs[:1], image[:1], [2, 3, 2], [3.0, 2.0, 2.0], 0.4, views,
+                              (1.5, 0.5, 0.5)),
+             brute_force_axes(probs[1:], image[1:], [3, 1, 2], [3.0, 2.0, 2.0], 0.4, views,
+                              (1.0, 1.0, 0.5))]
+    assert got.item() == pytest.approx((parts[0] + parts[1]).item() / 2, rel=1e-10)
+    with pytest.raises(ValueError, match="the batch carries no 'spacing'"):
+        loss({"prediction": logits, "image": image})
+
+
+def test_downsample_is_the_loss_of_the_trilinear_resized_inputs():
+    probs, image = _data(shape=(1, 2, 6, 8, 10), seed=13)
+    logits = probs.log()
+    params = {"multiviewcrfloss_downsample": [6, 4, 5], "multiviewcrfloss_radius": 2,
+              "multiviewcrfloss_spatial_sigma": 1.5, "multiviewcrfloss_intensity_sigma": 0.5}
+    got = MultiViewCRFLoss(params)({"prediction": logits, "image": image})
+    small = torch.nn.functional.interpolate(logits, size=(6, 4, 5), mode="trilinear")
+    small_img = torch.nn.functional.interpolate(image, size=(6, 4, 5), mode="trilinear")
+    views = ("axial", "sagittal", "coronal")
+    want = brute_force(torch.softmax(small, 1), small_img, [2, 2, 2], 1.5, 0.5, views,
+                       [1.0] * 3)
+    assert got.item() == pytest.approx(want.item(), rel=1e-10)
+    # in mm the spacing of the coarse grid is used: 1 mm -> 2 mm in H and W
+    params.update({"multiviewcrfloss_sigma_in_mm": True, "multiviewcrfloss_spacing": [1, 1, 1],
+                   "multiviewcrfloss_radius": None, "multiviewcrfloss_radius_mm": 4.0})
+    got = MultiViewCRFLoss(params)({"prediction": logits, "image": image})
+    want = brute_force(torch.softmax(small, 1), small_img, [4, 2, 2], 1.5, 0.5, views,
+                       [1.0] * 3, (1.0, 2.0, 2.0))
+    assert got.item() == pytest.approx(want.item(), rel=1e-10)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"radius_mm": 5}, r"MultiViewCRFLoss_radius_mm = 5: needs MultiViewCRFLoss_sigma_in_mm"),
+    ({"radius_mm": 5, "radius": 5, "sigma_in_mm": True, "spacing": "image"},
+     r"radius_mm = 5: replaces MultiViewCRFLoss_radius"),
+    ({"radius_mm": [1, 2], "sigma_in_mm": True, "spacing": "image"},
+     r"radius_mm = \[1, 2\]: must be a list of 3 numbers"),
+    ({"spacing": "image"}, r"MultiViewCRFLoss_spacing = image: only used with"),
+    ({"downsample": [0, 4, 4]}, r"MultiViewCRFLoss_downsample = \[0, 4, 4\]: must be"),
+    ({"spatial_sigma": [1, 2]}, r"MultiViewCRFLoss_spatial_sigma = \[1, 2\]: must be a list"),
+])
+def test_scale_config_errors(params, message):
+    with pytest.raises(ConfigError, match=message):
+        MultiViewCRFLoss({f"multiviewcrfloss_{k}": v for k, v in params.items()})

@@ -181,7 +181,7 @@ def test_wrapper_config_values_are_used():
     ({"axes": ["z"]}, ValueError, r"axes: \['z'\] not in a 2D input"),
     ({"axes": ["y", "y"]}, ValueError, "each axis at most once"),
     ({"axes": ["w"]}, ConfigError, "axes = 'w': unknown name"),
-    ({"penalty": "hinge"}, ConfigError, "Did you mean 'squared_hinge'"),
+    ({"penalty": "squared_hing"}, ConfigError, "Did you mean 'squared_hinge'"),
 ])
 def test_bad_inputs(kwargs, error, match):
     probs, box = _box_2d(0.5)
