@@ -31,4 +31,7 @@ def test_the_decoder_is_pymics_decoder_with_attention():
     net = PASegAttentionUNet({**PARAMS, "norm_type": "instance_norm"})
     assert isinstance(net.decoder, DecoderWithAttention)
     assert net.decoder.norm_type == "instance_norm"
-    assert COMPONENTS == [("PASegAttentionUNet", "SegNetDict", PASegAttentionUNet)]
+    assert ("PASegAttentionUNet", "SegNetDict", PASegAttentionUNet) in COMPONENTS
+    assert sorted(name for name, _, _ in COMPONENTS) == ["PASegAttentionUNet", "PASegUNet",
+                                                         "PASegUNet2D5"]
+    assert {registry for _, registry, _ in COMPONENTS} == {"SegNetDict"}

@@ -83,6 +83,11 @@ class Reproduction:
                                    for img in images]
         atomic_write_text(self.out / PSEUDO_CSV, "\n".join(lines) + "\n")
 
+    def _box_labels(self) -> None:
+        """The box-only labels of the tightness-prior row (once per working folder)."""
+        if not (self.out / BOX_CSV).is_file():
+            write_box_labels(self.out / "demo_data")
+
     def run(self) -> Path:
         from pymic_paseg.reproduce.summary import write_tables
         self.pipeline.prepare_data()
@@ -103,8 +108,8 @@ class Reproduction:
                     raise DemoStepError(f"needs {', '.join(missing)}, which did not finish")
                 if "pseudo" in row.needs:
                     self._pseudo_labels()
-                if row.box_labels and not (self.out / BOX_CSV).is_file():
-                    write_box_labels(self.out / "demo_data")
+                if row.box_labels:
+                    self._box_labels()
                 result = self._run_row(row)
             except DemoStepError as exc:
                 print(f"      failed: {str(exc).splitlines()[0]}", flush=True)

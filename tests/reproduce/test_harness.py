@@ -80,10 +80,14 @@ class DryRun:
 
     def __init__(self, out, fail=(), tables=("I", "II", "III"), only=None):
         self.rep = Reproduction(out, "tiny", tables, device="cpu", only=only)
-        self.trained, self.pseudo, self.fail = [], 0, set(fail)
+        self.trained, self.pseudo, self.boxes, self.fail = [], 0, 0, set(fail)
         self.rep.pipeline.prepare_data = lambda *a, **k: None
         self.rep._run_row = self._run_row
         self.rep._pseudo_labels = self._pseudo_labels
+        self.rep._box_labels = self._box_labels
+
+    def _box_labels(self):
+        self.boxes += 1
 
     def _pseudo_labels(self):
         self.pseudo += 1
@@ -110,6 +114,7 @@ def test_rows_run_once_in_dependency_order_and_aliases_copy_their_target(tmp_pat
         for need in row.dependencies:
             assert dry.trained.index(need) < dry.trained.index(row.key), (need, row.key)
     assert dry.pseudo == sum("pseudo" in row.needs for row in ROWS)  # once before each such row
+    assert dry.boxes == sum(bool(row.box_labels) for row in ROWS if not row.alias) >= 1
     for key in trained:
         saved = json.loads((tmp_path / "rep" / "rows" / key / "result.json").read_text())
         assert saved["key"] == key and len(saved["cases"]) == 3
