@@ -33,6 +33,7 @@ def heavy(modules):
 
 
 @pytest.mark.parametrize("module", ["pymic_paseg.demo.pipeline", "pymic_paseg.reproduce",
+                                    "pymic_paseg.pipeline", "pymic_paseg.pipeline.commands",
                                     "pymic_paseg.agents.pointers", "pymic_paseg.agents",
                                     "pymic_paseg.registry"])
 def test_planning_modules_import_neither_pymic_nor_torch(module):
