@@ -243,6 +243,7 @@ def cmd_demo_data(args: argparse.Namespace, rest: List[str]) -> int:
 
 def cmd_demo(args: argparse.Namespace, rest: List[str]) -> int:
     from pymic_paseg.demo import DemoOptions, DemoPipeline, DemoStepError
+    from pymic_paseg.errors import Interrupted
     if args.iterations is not None and args.iterations < 1:
         raise UsageError(f"--iterations {args.iterations}: must be >= 1")
     options = DemoOptions(out=args.out, cases=args.cases, seed=args.seed,
@@ -253,6 +254,10 @@ def cmd_demo(args: argparse.Namespace, rest: List[str]) -> int:
     except DemoStepError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except Interrupted as exc:  # a training saved its checkpoint; a rerun resumes it
+        print(f"{PROG}: {exc}\n{PROG}: rerun the same `{PROG} demo` (or `{PROG} pipeline "
+              f"{args.out}`) to continue", file=sys.stderr)
+        return exc.exit_code
     print(f"report: {report}")
     return EXIT_OK
 

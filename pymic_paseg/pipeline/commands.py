@@ -39,8 +39,13 @@ def _classes(text: str):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _continue_hint(command: str) -> str:
+    return f"{PROG}: rerun `{command}` to continue where it stopped"
+
+
 def cmd_pipeline(args: argparse.Namespace, rest: List[str]) -> int:
     from pymic_paseg.config import ConfigError
+    from pymic_paseg.errors import Interrupted
     from pymic_paseg.pipeline import Pipeline, PipelineOptions, PipelineStepError
     from pymic_paseg.project import ProjectError, load_project
     try:
@@ -49,13 +54,20 @@ def cmd_pipeline(args: argparse.Namespace, rest: List[str]) -> int:
                                                      report=not args.no_report))
     except ProjectError as error:
         raise ConfigError(str(error)) from None
+    command = f"{PROG} pipeline {args.project}"
     try:
         report = pipeline.run()
     except PipelineStepError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
-        print(f"{PROG}: fix the cause, then rerun `{PROG} pipeline {args.project}`: it "
-              "continues where it stopped", file=sys.stderr)
+        print(_continue_hint(command) + " (once the cause is fixed)", file=sys.stderr)
         return EXIT_FAILED
+    except Interrupted as error:  # the training saved its checkpoint
+        print(f"{PROG}: {error}", file=sys.stderr)
+        print(_continue_hint(command), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:  # outside a training: the finished steps are kept
+        print(_continue_hint(command), file=sys.stderr)
+        return 130
     except ProjectError as error:
         raise ConfigError(str(error)) from None
     if report is not None:
