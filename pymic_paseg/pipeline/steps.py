@@ -1,16 +1,17 @@
 """Run a ``pymic_run`` sub-command in this process, with its output in a step log.
 
 Each step of ``pymic_run pipeline`` (and of ``pymic_run demo``) calls the same code
-path as ``pymic_run <command> ARGS`` would in a subprocess (:func:`pymic_paseg.cli.build_parser`
-and the command's function), so PyMIC and torch are imported once for the whole run.
-While a step runs:
+path as ``pymic_run <command> ARGS`` would in a subprocess
+(:func:`pymic_paseg.cli.build_parser` and the command's function), so PyMIC and torch
+are imported once for the whole run. While a step runs:
 
 * the working directory is the project folder (every path in a project is relative to it);
-* ``stdout`` and ``stderr`` go to ``PROJECT/logs/<step>.log``, so PyMIC's prints and its
-  ``StreamHandler(sys.stdout)`` land there; the root logger is emptied first and restored
-  after, so PyMIC's ``logging.basicConfig`` writes its own ``log_train_*.txt`` in ``ckpt_dir``
-  on every training, exactly as a separate ``pymic_run train`` would;
-* the step's progress is drawn on the console by :class:`~pymic_paseg.pipeline.progress.StepProgress`.
+* ``stdout`` and ``stderr`` go to ``PROJECT/logs/<step>.log`` (a rerun appends to it),
+  so PyMIC's prints and its ``StreamHandler(sys.stdout)`` land there; the root logger is
+  emptied first and restored after, so PyMIC's ``logging.basicConfig`` writes its own
+  ``log_train_*.txt`` in ``ckpt_dir`` on every training, as a separate ``pymic_run train``;
+* the step's progress is drawn on the console by
+  :class:`~pymic_paseg.pipeline.progress.StepProgress`.
 """
 from __future__ import annotations
 
@@ -78,9 +79,11 @@ class StepRunner:
         """
         from pymic_paseg.agents.tracking import listen_progress
         from pymic_paseg.cli import build_parser
-        from pymic_paseg.pipeline.progress import StepProgress
+        from pymic_paseg.pipeline.progress import StepProgress, format_seconds
         log = self.logs / f"{step}.log"
-        log.write_text(f"$ pymic_run {' '.join(argv)}\n", encoding="utf-8")
+        with open(log, "a", encoding="utf-8") as handle:  # a rerun appends: one log per step
+            handle.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                         f"$ pymic_run {' '.join(argv)}\n")
         progress = StepProgress(step, self.console)
         start = time.time()
         code, failure = 0, None
@@ -102,6 +105,8 @@ class StepRunner:
         if failure is not None:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-TAIL_LINES:])
             raise PipelineStepError(f"step {step!r} failed ({failure}); log: {log}\n{tail}")
+        self.say(f"      {step}: {format_seconds(time.time() - start)} "
+                 f"(log: {log.relative_to(self.folder)})")
 
     def timed(self, step: str):
         """``with runner.timed(step):`` adds the block's wall time to ``timings[step]``."""
