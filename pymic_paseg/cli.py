@@ -335,9 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("out_dir")
     demo.add_argument("--cases", type=int, default=40)
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--preset", default="demo", choices=["demo", "hard"],
+    demo.add_argument("--preset", default="demo", choices=["demo", "hard", "two_class"],
                       help="demo: round bright lesions; hard: small, low-contrast, bright-core "
-                           "lesions, some touching another bright blob (default: %(default)s)")
+                           "lesions, some touching another bright blob; two_class: a bright "
+                           "(label 1) and a dark (label 2) lesion per case, trained with "
+                           "class_num 3 (default: %(default)s)")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo_data, passthrough=False)
     full = sub.add_parser("demo", help="the whole PA-Seg pipeline on the demo dataset "
@@ -345,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     full.add_argument("--out", default="pymic_paseg_demo", help="working folder")
     full.add_argument("--cases", type=int, default=40)
     full.add_argument("--seed", type=int, default=0)
-    full.add_argument("--preset", default="demo", choices=["demo", "hard"],
+    full.add_argument("--preset", default="demo", choices=["demo", "hard", "two_class"],
                       help="dataset preset, see `demo-data --help` (default: %(default)s)")
     full.add_argument("--with-full", action="store_true",
                       help="also train the fully supervised reference")

@@ -9,14 +9,19 @@ For each row (``image`` and ``label`` columns, paths relative to the dataset roo
    seeded with ``seed + row index`` (the same CSV and seed give the same clicks);
 3. validate them against the image grid (e.g. an empty label, or an object touching
    the image border, fails here);
-4. write a click map on the image grid, atomically, to ``OUT_DIR/<image file name>``.
+4. write a click map on the image grid, atomically, to ``OUT_DIR/<image file name>``;
+   when the label has several classes (values other than 0 and 1), write instead a
+   one-case clicks CSV ``OUT_DIR/<image name stem>.csv`` (voxel units) whose ``label``
+   column keeps each object's class: a click map's codes name objects, not classes.
 
 A failing case is reported with its name and the others are written. The output
 CSV maps ``image`` to ``clicks`` (the click map, relative to the dataset root) for
 the written cases and keeps the input's other columns (``label``, ``mask``, ...), so
 it can be fed straight to :func:`pymic_paseg.expansion.runner.run_expansion`.
 Optionally (``train_csv``) it also writes a PyMIC training CSV ``image,label`` whose
-label column lists the click maps, the input of the ``SeedExpansion`` transform.
+label column lists the click maps, the input of the ``SeedExpansion`` transform;
+that transform is binary, so a case with several classes fails when ``train_csv`` is
+asked for (the message names the case and its classes).
 """
 from __future__ import annotations
 
@@ -35,7 +40,9 @@ from pymic_paseg.annotation.batch import (CaseFailure, output_paths, read_datase
                                           write_rows_csv)
 from pymic_paseg.annotation.errors import AnnotationError
 from pymic_paseg.annotation.geometry import ImageGeometry
+from pymic_paseg.annotation.io_csv import write_csv_annotations
 from pymic_paseg.annotation.io_nifti import write_click_map
+from pymic_paseg.annotation.model import case_id_from_path
 from pymic_paseg.annotation.simulate import SimulationSettings, simulate_clicks
 from pymic_paseg.annotation.validate import validate_case
 from pymic_paseg.errors import Interrupted
@@ -112,7 +119,13 @@ def _label_array(path: str, geometry: ImageGeometry, case: str) -> np.ndarray:
     return array
 
 
-def _simulate_case(task: _Task, settings: ClickSimulation) -> str:
+def clicks_csv_path(click_map_path: str) -> str:
+    """Where a case with several classes gets its clicks: ``<stem>.csv`` beside the map."""
+    return os.path.join(os.path.dirname(click_map_path),
+                        case_id_from_path(click_map_path) + ".csv")
+
+
+def _simulate_case(task: _Task, settings: ClickSimulation, binary_only: bool = False) -> str:
     check_image_file(task.image, "mask")  # complete; its voxel values are not used
     check_image_file(task.label)
     geometry = ImageGeometry.from_file(task.image)
@@ -121,8 +134,19 @@ def _simulate_case(task: _Task, settings: ClickSimulation) -> str:
                            margin_mm=tuple(settings.margin_mm), jitter_mm=settings.jitter_mm,
                            case_id=task.case, geometry=geometry)
     validate_case(case, geometry)
-    write_click_map(case, task.out)
-    return task.out
+    classes = sorted({obj.label for obj in case.objects})
+    if classes in ([], [1]):
+        write_click_map(case, task.out)
+        return task.out
+    if binary_only:
+        raise AnnotationError(f"the label has classes {classes}, but --train-csv lists click "
+                              "maps for the SeedExpansion transform, which makes binary labels "
+                              "only; leave out --train-csv and expand offline (pymic_run "
+                              f"expand --class-num {max(classes) + 1})", path=task.label,
+                              case_id=task.case)
+    path = clicks_csv_path(task.out)
+    write_csv_annotations([case], path)
+    return path
 
 
 def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
@@ -152,12 +176,16 @@ def simulate_dataset(root: str, csv_path: str, out_dir: str, *,
     outs = output_paths(rows, out_dir, root)
     out_csv = out_csv or os.path.join(out_dir, DEFAULT_CSV_NAME)
     check_outputs({"--out-csv": out_csv, "--train-csv": train_csv,
-                   **{f"click map of case {row.case!r}": out for row, out in zip(rows, outs)}},
+                   **{f"click map of case {row.case!r}": out for row, out in zip(rows, outs)},
+                   **{f"clicks CSV of case {row.case!r}": clicks_csv_path(out)
+                      for row, out in zip(rows, outs)}},
                   [csv_path, *(path for row in rows for path in row_inputs(row, root))])
     tasks = [_Task(row.case, row.index, resolve(root, row.values["image"]),
                    resolve(root, row.values["label"]), out) for row, out in zip(rows, outs)]
     os.makedirs(out_dir, exist_ok=True)
-    results, failures, stop = run_stoppable(functools.partial(_simulate_case, settings=settings), tasks, [t.case for t in tasks],
+    simulate = functools.partial(_simulate_case, settings=settings,
+                                 binary_only=train_csv is not None)
+    results, failures, stop = run_stoppable(simulate, tasks, [t.case for t in tasks],
                                             [t.out for t in tasks], workers=workers,
                                             desc="clicks", progress=progress)
     extra = [c for c in rows[0].values if c not in ("image", CLICKS_COLUMN)]

@@ -4,7 +4,8 @@ Steps for case ``i`` (all randomness from ``np.random.default_rng([seed, i])``,
 so a case does not depend on how many cases are built):
 
 1. draw an irregular lesion that fits the crop, and a deep-enough centre in GM/WM
-   (and, with ``distractor_probability``, an unlabelled bright blob touching it);
+   (and, with ``distractor_probability``, an unlabelled bright blob touching it;
+   with ``n_classes = 2``, a second lesion of class 2 a small gap away from it);
 2. draw the crop start so the lesion sits at a random offset from the crop centre;
 3. cut the crop plus a deformation margin out of the template and blend the
    lesion in (partial-volume weight ``alpha``);
@@ -41,7 +42,7 @@ class CaseArrays:
 
     Attributes:
         image: float32 intensities, exactly 0 outside the brain.
-        label: uint8, 1 = lesion.
+        label: uint8, 1 = lesion (2 = the class-2 lesion with ``n_classes = 2``).
         mask: uint8 brain mask, equal to ``image > 0``.
         crop_start: template index of the crop's first voxel.
         origin_xyz: world position of the crop's first voxel (mm, LPS).
@@ -73,9 +74,37 @@ def _extract(volume: np.ndarray, start: Sequence[int], shape: Sequence[int]) -> 
     return out
 
 
+def _extent_vox(lesion: Lesion, centre: Sequence[int]) -> Tuple[list, list]:
+    """Template index range ``[lo, hi)`` of ``lesion`` placed at ``centre``."""
+    corner = np.asarray(centre) - np.asarray(lesion.centre)
+    coords = np.nonzero(lesion.mask)
+    lo = [int(c.min()) + k for c, k in zip(coords, corner)]
+    hi = [int(c.max()) + 1 + k for c, k in zip(coords, corner)]
+    return lo, hi
+
+
+def _place_class2(rng: np.random.Generator, template: BrainTemplate, config: DemoConfig,
+                  first: Lesion, centre: Index3) -> Optional[Tuple[Lesion, Index3]]:
+    """A class-2 lesion whose bounding sphere lies a gap away from the first one's."""
+    spacing = np.asarray(template.spacing_xyz[::-1])
+    lesion = make_lesion(rng, config.class2_spec(), tuple(spacing))
+    direction = rng.normal(size=3)
+    direction /= max(float(np.linalg.norm(direction)), 1e-9)
+    distance = first.extent_mm + lesion.extent_mm + rng.uniform(*config.class2_gap_mm)
+    other = np.rint(np.asarray(centre) + distance * direction / spacing).astype(int)
+    if np.any(other < 0) or np.any(other >= np.asarray(template.shape)):
+        return None
+    index = tuple(int(v) for v in other)
+    if not (template.brain[index] and template.tissue[index] >= config.min_tissue_probability
+            and template.depth_mm[index] >= lesion.extent_mm + config.brain_margin_mm):
+        return None
+    return lesion, index  # type: ignore[return-value]
+
+
 def _place(rng: np.random.Generator, template: BrainTemplate, sites: LesionSites,
-           config: DemoConfig) -> Tuple[Lesion, Index3, Index3]:
-    """Draw lesions until one fits; return it, its centre and the crop start."""
+           config: DemoConfig) -> Tuple[Lesion, Index3, Index3, Optional[Tuple[Lesion, Index3]]]:
+    """Draw lesions until they fit; return the lesion, its centre, the crop start and,
+    with ``n_classes = 2``, the class-2 lesion and its centre."""
     spacing = template.spacing_xyz[::-1]
     margin = config.border_margin_vox + deformation_margin(config, spacing)
     spec = config.lesion_spec()
@@ -84,13 +113,17 @@ def _place(rng: np.random.Generator, template: BrainTemplate, sites: LesionSites
         centre = sites.sample(rng, lesion.extent_mm + config.brain_margin_mm)
         if centre is None:
             continue
-        corner = np.asarray(centre) - np.asarray(lesion.centre)
-        coords = np.nonzero(lesion.mask)
-        lo = [int(c.min()) + k for c, k in zip(coords, corner)]
-        hi = [int(c.max()) + 1 + k for c, k in zip(coords, corner)]
+        lo, hi = _extent_vox(lesion, centre)
+        second = None
+        if config.n_classes == 2:
+            second = _place_class2(rng, template, config, lesion, centre)
+            if second is None:
+                continue
+            lo2, hi2 = _extent_vox(*second)
+            lo, hi = [min(a, b) for a, b in zip(lo, lo2)], [max(a, b) for a, b in zip(hi, hi2)]
         start = choose_crop_start(rng, lo, hi, config.crop_size, margin)
         if start is not None:
-            return lesion, centre, start
+            return lesion, centre, start, second
     raise RuntimeError(
         f"no lesion fitted the crop {config.crop_size} (margin {margin} voxels) and the brain "
         f"(deepest site {sites.max_depth_mm:.1f} mm) in {config.max_lesion_attempts} draws; "
@@ -144,7 +177,7 @@ def synthesize_case(template: BrainTemplate, sites: LesionSites, config: DemoCon
     """Build case ``index`` of the dataset described by ``config``."""
     rng = np.random.default_rng([config.seed, index])
     spacing = template.spacing_xyz[::-1]
-    lesion, centre, start = _place(rng, template, sites, config)
+    lesion, centre, start, second = _place(rng, template, sites, config)
     pad = deformation_margin(config, spacing) + INTERPOLATION_MARGIN_VOX
     region_start = [s - pad for s in start]
     region_shape = [n + 2 * pad for n in config.crop_size]
@@ -155,16 +188,23 @@ def synthesize_case(template: BrainTemplate, sites: LesionSites, config: DemoCon
     _implant(region, lesion_label, lesion, corner, template.wm_reference)
     if config.distractor_probability > 0 and rng.uniform() < config.distractor_probability:
         _add_distractor(rng, region, lesion_label, config, spacing, template.wm_reference)
+    class2_label = None
+    if second is not None:
+        class2_label = np.zeros(region.shape, bool)
+        corner = [c - lc - r for c, lc, r in zip(second[1], second[0].centre, region_start)]
+        _implant(region, class2_label, second[0], corner, template.wm_reference)
 
     displacement = random_displacement(rng, config.crop_size, config.deform_max_mm,
                                        config.deform_sigma_mm, spacing)
     brain_crop = warp_mask(brain, displacement, pad)
-    label = warp_mask(lesion_label, displacement, pad) & brain_crop
+    label = (warp_mask(lesion_label, displacement, pad) & brain_crop).astype(np.uint8)
+    if class2_label is not None:
+        label[(warp_mask(class2_label, displacement, pad) & brain_crop) & (label == 0)] = 2
     image = np.where(brain_crop, warp(region, displacement, pad), 0.0).astype(np.float32)
     image = apply_bias_field(rng, image, brain_crop, config.bias_strength,
                              config.bias_sigma_mm, spacing)
     sigma = rng.uniform(*config.noise_std) * template.wm_reference
     image = add_mr_noise(rng, image, brain_crop, sigma, rician=config.rician_noise)
-    return CaseArrays(image=image, label=label.astype(np.uint8),
+    return CaseArrays(image=image, label=label,
                       mask=brain_crop.astype(np.uint8), crop_start=start,
                       origin_xyz=template.index_to_world(start))

@@ -9,7 +9,7 @@ Usage::
 Layout of ``out_dir``::
 
     images/case_000.nii.gz   float32 T1-like image, exactly 0 outside the brain
-    labels/case_000.nii.gz   uint8, 1 = lesion
+    labels/case_000.nii.gz   uint8, 1 = lesion (2 = dark lesion, preset two_class)
     masks/case_000.nii.gz    uint8 brain mask (the valid region, image > 0)
     train.csv valid.csv test.csv all.csv
     dataset.json             manifest, written last
@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 #: version of the dataset layout and synthesis; bump when outputs change.
 DATASET_VERSION = 1
 IMAGE_DIR, LABEL_DIR, MASK_DIR = "images", "labels", "masks"
+#: the label values of a dataset with one or two lesion classes.
+LABEL_NAMES = {1: {"0": "background", "1": "lesion"},
+               2: {"0": "background", "1": "bright lesion", "2": "dark lesion"}}
 #: least number of digits in case names (``case_000``).
 CASE_DIGITS = 3
 _MM3_PER_ML = 1000.0
@@ -92,7 +95,7 @@ def _write_case(root: Path, name: str, arrays: CaseArrays,
 
 def _record(index: int, name: str, paths: Dict[str, str], arrays: CaseArrays,
             template: BrainTemplate, config: DemoConfig) -> CaseRecord:
-    voxels = int(arrays.label.sum())
+    voxels = int(np.count_nonzero(arrays.label))
     voxel_mm3 = float(np.prod(template.spacing_xyz))
     centroid = np.argwhere(arrays.label).mean(axis=0)
     offset = centroid - (np.asarray(arrays.label.shape) - 1) / 2.0
@@ -112,7 +115,7 @@ def _manifest_header(config: DemoConfig, template: BrainTemplate) -> Dict[str, o
         "n_cases": config.n_cases, "crop_size_zyx": list(config.crop_size),
         "spacing_xyz": list(template.spacing_xyz), "direction": list(template.direction),
         "splits": {"train": n_train, "valid": n_valid, "test": n_test},
-        "labels": {"0": "background", "1": "lesion"},
+        "labels": LABEL_NAMES[config.n_classes],
         "template": {"source": "MNI ICBM152 2009a nonlinear symmetric, bundled with nilearn",
                      "files": [T1_FILE, GM_FILE, WM_FILE]},
         "config": config.to_dict(),

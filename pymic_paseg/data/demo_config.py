@@ -19,9 +19,12 @@ __all__ = ["DemoConfig", "SplitSize"]
 #: a split size: an int is a number of cases, a float in [0, 1) a fraction of ``n_cases``.
 SplitSize = Union[int, float]
 _PAIR = 2
+#: settings of the class-2 lesion (``n_classes = 2``).
+_CLASS2_FIELDS = ("n_classes", "class2_radius_mm", "class2_contrast", "class2_gap_mm")
 #: the (low, high) range settings.
 _RANGES = ("lesion_radius_mm", "lesion_contrast", "lesion_heterogeneity", "noise_std",
-           "distractor_radius_mm", "distractor_contrast")
+           "distractor_radius_mm", "distractor_contrast", "class2_radius_mm", "class2_contrast",
+           "class2_gap_mm")
 
 
 def _fail(name: str, value: object, rule: str) -> None:
@@ -78,6 +81,11 @@ class DemoConfig:
             blob touching the lesion (a non-target structure next to the target).
         distractor_radius_mm, distractor_contrast: ranges of the distractor's radius
             and of its intensity relative to white matter.
+        n_classes: lesion classes per case, 1 or 2. With 2, each case also gets a
+            lesion of class 2 (label value 2) near the class-1 lesion, in the same crop.
+        class2_radius_mm, class2_contrast: ranges of the class-2 lesion's radius and of
+            its intensity relative to white matter (below 1: darker than white matter).
+        class2_gap_mm: range of the gap between the two lesions' bounding spheres.
     """
 
     n_cases: int = 40
@@ -106,6 +114,10 @@ class DemoConfig:
     distractor_probability: float = 0.0
     distractor_radius_mm: Tuple[float, float] = (3.0, 6.0)
     distractor_contrast: Tuple[float, float] = (1.4, 1.7)
+    n_classes: int = 1
+    class2_radius_mm: Tuple[float, float] = (5.0, 9.0)
+    class2_contrast: Tuple[float, float] = (0.4, 0.55)
+    class2_gap_mm: Tuple[float, float] = (3.0, 10.0)
 
     def __post_init__(self) -> None:
         self.crop_size = tuple(self.crop_size)  # type: ignore[assignment]
@@ -137,7 +149,9 @@ class DemoConfig:
             low_high = getattr(self, name)
             if len(low_high) != _PAIR or not 0 <= low_high[0] <= low_high[1]:
                 _fail(name, low_high, "must be a range (low, high) with 0 <= low <= high")
-        for name in ("lesion_radius_mm", "distractor_radius_mm"):
+        if self.n_classes not in (1, 2):
+            _fail("n_classes", self.n_classes, "must be 1 or 2 (lesion classes per case)")
+        for name in ("lesion_radius_mm", "distractor_radius_mm", "class2_radius_mm"):
             if getattr(self, name)[0] <= 0:
                 _fail(name, getattr(self, name), "radii must be > 0")
         if not 0.0 <= self.distractor_probability <= 1.0:
@@ -179,7 +193,17 @@ class DemoConfig:
             contrast=self.distractor_contrast, heterogeneity=(0.0, 0.1),
             texture=self.lesion_texture)
 
+    def class2_spec(self) -> LesionSpec:
+        """The class-2 lesion's settings: its own radius and contrast, a mild profile."""
+        return LesionSpec(
+            radius_mm=self.class2_radius_mm, elongation=self.lesion_elongation,
+            irregularity=self.lesion_irregularity, warp=self.lesion_warp,
+            contrast=self.class2_contrast, heterogeneity=(0.0, 0.2),
+            texture=self.lesion_texture)
+
     def to_dict(self) -> dict:
-        """JSON-ready settings (tuples become lists)."""
+        """JSON-ready settings (tuples become lists); the class-2 settings only when used,
+        so a one-class dataset's manifest is what it was before classes existed."""
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in fields(self)}
+                for f in fields(self)
+                if self.n_classes > 1 or f.name not in _CLASS2_FIELDS}

@@ -13,7 +13,12 @@ bright, rim-enhancing lesion per case, well inside the brain.
   (radius 3-6 mm, contrast 1.4-1.7) touches the lesion;
 * noisier (1.5-4% of white matter) with a stronger bias field (0.25).
 
-Both use the same template, splits and seeding, so ``--seed S`` gives a different
+``two_class`` has two lesion classes per case (issue 12): the demo's bright lesion
+(class 1, label value 1) and, a 3-10 mm gap away in the same crop, a smaller dark lesion
+(class 2, value 2: radius 5-9 mm, 0.4-0.55 x white matter, darker than white matter
+and about as dark as grey matter's darker parts). Train it with ``class_num = 3``.
+
+All use the same template, splits and seeding, so ``--seed S`` gives a different
 dataset for each preset and seed.
 """
 from __future__ import annotations
@@ -38,6 +43,7 @@ PRESETS: Dict[str, Dict[str, Any]] = {
         "noise_std": (0.015, 0.04),
         "bias_strength": 0.25,
     },
+    "two_class": {"n_classes": 2},
 }
 
 

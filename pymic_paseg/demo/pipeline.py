@@ -15,6 +15,7 @@ the same for steps 3 on.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -104,13 +105,35 @@ def iteration_overrides(iterations: int) -> Dict[str, Dict[str, str]]:
             "noisy_label_learning": {"monitor_interval": valid}}
 
 
-def copy_configs(out: Path, iterations: Optional[int] = None) -> Path:
-    """The demo configs into ``OUT/configs`` (``iterations``: their new ``iter_max``)."""
+def preset_classes(preset: str) -> int:
+    """The number of lesion classes of a demo dataset preset."""
+    from pymic_paseg.data.presets import PRESETS
+    return int(PRESETS.get(preset, {}).get("n_classes", 1))
+
+
+def dataset_classes(data: Path, n_classes: int = 1) -> Dict[int, str]:
+    """The foreground classes of a demo dataset (its manifest's ``labels``; else numbered)."""
+    manifest = data / "dataset.json"
+    labels = json.loads(manifest.read_text(encoding="utf-8")).get("labels") \
+        if manifest.is_file() else None
+    if not labels:
+        return {1: "lesion"} if n_classes == 1 else {k: f"class_{k}"
+                                                     for k in range(1, n_classes + 1)}
+    return {int(k): v for k, v in labels.items() if int(k) != 0}
+
+
+def copy_configs(out: Path, n_classes: int = 1, iterations: Optional[int] = None) -> Path:
+    """The demo configs into ``OUT/configs``: with several classes, their class-count keys
+    set by :func:`pymic_paseg.config_classes.with_class_count` (class_num = K + 1);
+    ``iterations``: their new ``iter_max``."""
+    from pymic_paseg.config_classes import with_class_count
     target = out / "configs"
     target.mkdir(parents=True, exist_ok=True)
     source = resources.files("pymic_paseg.demo") / "configs"
     for name in CONFIG_NAMES:
         text = (source / f"{name}.cfg").read_text(encoding="utf-8")
+        if n_classes != 1:
+            text = with_class_count(text, n_classes, f"{name}.cfg")
         if iterations is not None:
             overrides = iteration_overrides(iterations)
             if name != "demo_scm":
@@ -120,12 +143,13 @@ def copy_configs(out: Path, iterations: Optional[int] = None) -> Path:
     return target
 
 
-def demo_project(out: Path, with_full: bool) -> Project:
+def demo_project(out: Path, with_full: bool, n_classes: int = 1) -> Project:
     keys = (["fullsup"] if with_full else []) + ["stage1", "stage1_aux", "scm"]
     trainings = [Training(m.key, m.title, f"configs/{m.config}.cfg", m.evaluate)
                  for m in (METHODS[k] for k in keys)]
-    return Project(root=out, classes={1: "lesion"}, trainings=trainings,
-                   expand=list(EXPAND_ARGS), partial_csv=f"{DATA}/train_partial.csv",
+    expand = list(EXPAND_ARGS) + ["--class-num", str(n_classes + 1)]
+    return Project(root=out, classes=dataset_classes(out / DATA, n_classes),
+                   trainings=trainings, expand=expand, partial_csv=f"{DATA}/train_partial.csv",
                    test_csv=f"{DATA}/test.csv", eval_pairs_csv=f"{DATA}/test_eval_pairs.csv",
                    ground_truth_folder=DATA, created_by="demo",
                    notes="written by `pymic_run demo`; rerun `pymic_run pipeline` on this "
@@ -141,8 +165,9 @@ class DemoPipeline:
         self.out.mkdir(parents=True, exist_ok=True)
         self.runner = StepRunner(self.out, console)
         self.opt.timings = self.runner.timings
-        copy_configs(self.out, options.iterations)
-        self.project = demo_project(self.out, options.with_full)
+        self.n_classes = preset_classes(options.preset)
+        copy_configs(self.out, self.n_classes, options.iterations)
+        self.project = demo_project(self.out, options.with_full, self.n_classes)
 
     def run_cli(self, step: str, args: Sequence[str]) -> None:
         """``pymic_run ARGS`` in this process, in ``OUT``, logged to ``logs/STEP.log``."""
@@ -168,6 +193,7 @@ class DemoPipeline:
 
     def run(self) -> Path:
         self.build_data()
+        self.project = demo_project(self.out, self.opt.with_full, self.n_classes)  # its labels
         save_project(self.project)
         pipeline = Pipeline(self.project, PipelineOptions(device=self.opt.device),
                             runner=self.runner)

@@ -42,6 +42,8 @@ docs/annotation.md, *The expansion rule*.
 Note:
     A voxel in two boxes is foreground if either object claims it, else unlabeled:
     an object's inward Omega_B only labels voxels that lie in no other object's box.
+    Each object's Omega_F takes its class; a voxel claimed by two classes is left
+    unlabeled (:mod:`pymic_paseg.expansion.classes`).
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from scipy import ndimage
 
+from pymic_paseg.expansion.classes import checked_classes, paint_foreground
 from pymic_paseg.geodesic import geodesic_distance
 
 __all__ = ["expand_adaptive", "object_regions"]
@@ -148,7 +151,8 @@ def object_regions(image: np.ndarray, valid: np.ndarray, click: Voxel,
 def expand_adaptive(channels: np.ndarray, objects: Sequence[Tuple[Voxel, Voxel, Voxel]],
                     valid: np.ndarray, spacing: Sequence[float], class_num: int,
                     background_voxels: Optional[Sequence[Sequence[Sequence[int]]]] = None, *,
-                    backend: str = "torch", iterations: int = 4) -> np.ndarray:
+                    backend: str = "torch", iterations: int = 4,
+                    classes: Optional[Sequence[int]] = None) -> Tuple[np.ndarray, int]:
     """The partial label of the ``adaptive`` rule (see the module docstring).
 
     Args:
@@ -160,6 +164,11 @@ def expand_adaptive(channels: np.ndarray, objects: Sequence[Tuple[Voxel, Voxel, 
         background_voxels: per object, its background clicks (or ``None``); they lie
             on the box faces, which are background seeds already, so they only matter
             when a caller passes clicks off the faces.
+        classes: per object, its class (``None``: all 1).
+
+    Returns:
+        ``(label, conflicts)``: the partial label (Omega_F of an object = its class) and
+        the number of voxels claimed by objects of different classes (left unlabeled).
     """
     shape = channels.shape[1:]
     label = np.full(shape, BACKGROUND, np.uint8)
@@ -184,8 +193,9 @@ def expand_adaptive(channels: np.ndarray, objects: Sequence[Tuple[Voxel, Voxel, 
         claims.append((box, fg, bg))
     for box, _, bg in claims:  # inside another object's box only that object decides
         label[box][bg & valid[box] & (coverage[box] == 1)] = BACKGROUND
-    for box, fg, _ in claims:
-        label[box][fg] = FOREGROUND
-    logger.debug("adaptive seed expansion: %d object(s), %d foreground voxels", len(objects),
-                 int((label == FOREGROUND).sum()))
-    return label
+    classes = checked_classes(classes, len(objects), class_num)
+    conflicts = paint_foreground(label, [(box, fg) for box, fg, _ in claims], classes, class_num)
+    logger.debug("adaptive seed expansion: %d object(s), %d foreground voxels, %d claimed by "
+                 "two classes", len(objects), int(((label > 0) & (label < class_num)).sum()),
+                 conflicts)
+    return label, conflicts

@@ -24,13 +24,14 @@ instead (``pymic_run expand --workers N``, or PyMIC's data loader workers).
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
 from pymic_paseg.annotation import (BACKGROUND, CODE_BACKGROUND, CODE_NONE, FOREGROUND,
                                     AnnotationError, CaseAnnotation, Click, ImageGeometry,
                                     ObjectAnnotation, validate_case)
+from pymic_paseg.expansion.classes import checked_classes
 from pymic_paseg.expansion.intensity import valid_mask_from_image
 from pymic_paseg.expansion.params import ExpansionParams
 from pymic_paseg.expansion.seed_expansion import expand_seeds
@@ -114,8 +115,13 @@ def annotation_from_click_codes(codes: np.ndarray, geometry: ImageGeometry, case
 
 def expand_annotation(image: np.ndarray, case: CaseAnnotation, geometry: ImageGeometry,
                       params: ExpansionParams, *, valid_mask: Optional[np.ndarray] = None,
-                      class_num: int = DEFAULT_CLASS_NUM) -> np.ndarray:
+                      class_num: int = DEFAULT_CLASS_NUM,
+                      return_conflicts: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, int]]:
     """Validate ``case`` against the image grid and Omega_M, then expand its seeds.
+
+    Each object's Omega_F takes the object's ``label`` (its class, 1 for a binary task);
+    a voxel claimed by objects of two classes is left unlabeled
+    (:mod:`pymic_paseg.expansion.classes`).
 
     Args:
         image: ``(D, H, W)`` or ``(C, D, H, W)`` intensities on ``geometry``.
@@ -123,20 +129,35 @@ def expand_annotation(image: np.ndarray, case: CaseAnnotation, geometry: ImageGe
         geometry: the image grid; its ``spacing_zyx`` is the geodesic step length.
         params: ``SeedExpansion_*`` settings.
         valid_mask: Omega_M (see :func:`valid_region`); ``None``: the whole image.
-        class_num: the unlabeled value of the output (PyMIC's partial labels).
+        class_num: the unlabeled value of the output (PyMIC's partial labels): the
+            number of foreground classes + 1.
+        return_conflicts: also return the number of voxels claimed by two classes.
 
     Returns:
-        ``(D, H, W)`` uint8 partial label: 0 background, 1 foreground, ``class_num`` unlabeled.
+        ``(D, H, W)`` uint8 partial label: 0 background, ``k`` foreground of class ``k``,
+        ``class_num`` unlabeled; with ``return_conflicts``, ``(label, conflicts)``.
 
     Raises:
         AnnotationError: the annotation breaks the protocol or does not fit the image
-            (see :mod:`pymic_paseg.annotation.validate`); the message names the click.
+            (see :mod:`pymic_paseg.annotation.validate`); the message names the click;
+            or an object's class does not fit ``class_num`` (names the case and object).
     """
     validate_case(case, geometry, valid_mask)
     objects = case.objects
+    classes = [o.label for o in objects]
+    for obj in objects:
+        try:
+            checked_classes([obj.label], 1, class_num)
+        except ValueError:
+            raise AnnotationError(
+                f"the object's label (class) {obj.label!r} does not fit class_num = "
+                f"{class_num}, whose classes are 1..{class_num - 1}; a task with K foreground "
+                "classes needs class_num = K + 1 ([network] class_num, pymic_run expand "
+                "--class-num)", case_id=case.case_id, object_id=obj.object_id) from None
     with torch_threads():
         return expand_seeds(image, [o.foreground.voxel for o in objects],
                             [o.box() for o in objects], valid_mask, geometry.spacing_zyx,
                             class_num=class_num,
                             background_voxels=[[c.voxel for c in o.background] for o in objects],
+                            classes=classes, return_conflicts=return_conflicts,
                             **params.expansion_kwargs())

@@ -6,13 +6,18 @@ ground-truth foreground (``ground_truth != 0``), and for the background Omega_B
 
     precision = TP / (TP + FP)     recall = TP / (TP + FN)     Dice = 2 TP / (2 TP + FP + FN)
 
+With several classes (``class_num > 2``) the same scores are also given per class
+``k`` (``fg{k}_precision``, ``fg{k}_recall``, ``fg{k}_dice``: ``partial_label == k``
+against ``ground_truth == k``), and ``conflict_fraction``: the share of voxels that
+objects of two classes claimed (left unlabeled) when the expansion says how many.
+
 Note:
     An empty denominator gives 0.0, the convention of ``medpy.metric.binary`` with
     which PA-Seg's ``generate_geodesic_labels.py`` computed its figures.
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -32,7 +37,7 @@ def _scores(predicted: np.ndarray, truth: np.ndarray, prefix: str) -> Dict[str, 
 
 
 def expansion_metrics(partial_label: np.ndarray, ground_truth: np.ndarray,
-                      class_num: int) -> Dict[str, float]:
+                      class_num: int, conflicts: Optional[int] = None) -> Dict[str, float]:
     """Precision, recall and Dice of Omega_F and of Omega_B, and the share of each region.
 
     Args:
@@ -40,10 +45,12 @@ def expansion_metrics(partial_label: np.ndarray, ground_truth: np.ndarray,
             0 background, ``1 .. class_num - 1`` foreground, ``class_num`` unlabeled.
         ground_truth: ``(D, H, W)`` dense label, non-zero = foreground.
         class_num: the unlabeled value of ``partial_label``.
+        conflicts: voxels claimed by two classes (several classes only).
 
     Returns:
         ``fg_precision, fg_recall, fg_dice, bg_precision, bg_recall, bg_dice`` and
-        ``fg_fraction, bg_fraction, unlabeled_fraction`` (shares of all voxels).
+        ``fg_fraction, bg_fraction, unlabeled_fraction`` (shares of all voxels); with
+        ``class_num > 2`` also the per-class scores and ``conflict_fraction``.
     """
     partial_label, ground_truth = np.asarray(partial_label), np.asarray(ground_truth)
     if partial_label.shape != ground_truth.shape:
@@ -61,4 +68,8 @@ def expansion_metrics(partial_label: np.ndarray, ground_truth: np.ndarray,
     metrics.update(fg_fraction=np.count_nonzero(foreground) / total,
                    bg_fraction=np.count_nonzero(background) / total,
                    unlabeled_fraction=np.count_nonzero(partial_label == class_num) / total)
+    if class_num > 2:
+        for k in range(1, class_num):
+            metrics.update(_scores(partial_label == k, ground_truth == k, f"fg{k}"))
+        metrics["conflict_fraction"] = (conflicts or 0) / total
     return metrics

@@ -32,22 +32,29 @@ _FIGURE_SIZE = (5.0, 3.6)
 _DPI = 120
 
 
+def _columns(per_case: Sequence[Mapping[str, float]]) -> List[str]:
+    """:data:`METRIC_COLUMNS`, then any further metric (per class, several classes)."""
+    extra = [c for c in (per_case[0] if per_case else {}) if c not in METRIC_COLUMNS]
+    return [*METRIC_COLUMNS, *extra]
+
+
 def mean_metrics(per_case: Sequence[Mapping[str, float]]) -> Dict[str, float]:
     """The mean of every metric over cases (empty dict for no case)."""
     if not per_case:
         return {}
-    return {c: float(np.mean([m[c] for m in per_case])) for c in METRIC_COLUMNS}
+    return {c: float(np.mean([m[c] for m in per_case])) for c in _columns(per_case)}
 
 
 def write_metrics_csv(path: str, cases: Sequence[str],
                       per_case: Sequence[Mapping[str, float]]) -> Dict[str, float]:
     """Write the per-case metrics and their mean; return the mean."""
-    rows: List[List[object]] = [[case, *(round(float(m[c]), _DIGITS) for c in METRIC_COLUMNS)]
+    columns = _columns(per_case)
+    rows: List[List[object]] = [[case, *(round(float(m[c]), _DIGITS) for c in columns)]
                                 for case, m in zip(cases, per_case)]
     mean = mean_metrics(per_case)
     if mean:
-        rows.append([MEAN_ROW, *(round(mean[c], _DIGITS) for c in METRIC_COLUMNS)])
-    write_rows_csv(path, ["case", *METRIC_COLUMNS], rows)
+        rows.append([MEAN_ROW, *(round(mean[c], _DIGITS) for c in columns)])
+    write_rows_csv(path, ["case", *columns], rows)
     return mean
 
 

@@ -12,14 +12,17 @@ For each row of the CSV (paths relative to the dataset root, as PyMIC reads them
 
    * ``column``: the row's ``clicks`` column (a click map, a Slicer ``.mrk.json`` or a
      one-case CSV, see :func:`pymic_paseg.annotation.read_annotation`);
-   * ``dir``: ``DIR/<image file name>``, a NIfTI click map per case;
+   * ``dir``: ``DIR/<image file name>``, a NIfTI click map per case (or, if there is
+     none, ``DIR/<image name stem>.csv``, as ``pymic_run clicks`` writes for a case with
+     several classes);
    * ``table``: one clicks CSV shared by all cases (rows matched by case name);
 
 3. validate the clicks against the image grid and Omega_M (an
    :class:`~pymic_paseg.annotation.AnnotationError` names the case, object and click);
 4. expand them (:func:`~pymic_paseg.expansion.case_expansion.expand_annotation`) and
-   write the partial label (uint8: 0 background, 1 foreground, ``class_num``
-   unlabeled) on the image grid, atomically, to ``OUT_DIR/<image file name>``;
+   write the partial label (uint8: 0 background, ``k`` the foreground of class ``k``
+   = the object's ``label``, ``class_num`` unlabeled) on the image grid, atomically,
+   to ``OUT_DIR/<image file name>``;
 5. with a dense ``label`` column: the metrics of PA-Seg Fig. 4, the optional epsilon
    sweep (:mod:`~pymic_paseg.expansion.sweep`), and QC overlays (:mod:`~.qc`).
 
@@ -41,9 +44,11 @@ import numpy as np
 import SimpleITK as sitk
 
 from pymic_paseg.annotation import AnnotationError, CaseAnnotation, ImageGeometry, read_annotation
+from pymic_paseg.annotation.read import annotation_format
 from pymic_paseg.annotation.batch import (CaseFailure, DatasetRow, output_paths,
                                           read_dataset_csv, resolve, root_relative, row_inputs,
                                           run_stoppable, write_rows_csv)
+from pymic_paseg.annotation.simulate_batch import clicks_csv_path
 from pymic_paseg.config import ConfigError
 from pymic_paseg.errors import Interrupted
 from pymic_paseg.expansion.case_expansion import (DEFAULT_CLASS_NUM, expand_annotation,
@@ -74,8 +79,10 @@ class ClickSource:
     location: Optional[str] = None
 
     def path_for(self, root: str, row: DatasetRow) -> Optional[str]:
-        if self.kind == "dir":
-            return os.path.join(self.location, os.path.basename(row.values["image"]))
+        if self.kind == "dir":  # the click map, else a clicks CSV (a case with several classes)
+            path = os.path.join(self.location, os.path.basename(row.values["image"]))
+            other = clicks_csv_path(path)
+            return other if not os.path.exists(path) and os.path.isfile(other) else path
         if self.kind == "table":
             return self.location
         value = row.get(CLICKS_COLUMN)
@@ -137,6 +144,14 @@ class ExpansionSummary:
                          f"Omega_F precision {m['fg_precision']:.3f} recall {m['fg_recall']:.3f} "
                          f"Dice {m['fg_dice']:.3f}; Omega_B precision {m['bg_precision']:.3f} "
                          f"recall {m['bg_recall']:.3f} Dice {m['bg_dice']:.3f}")
+            k = 1
+            while f"fg{k}_dice" in m:  # several classes
+                lines.append(f"  class {k}: Omega_F precision {m[f'fg{k}_precision']:.3f} "
+                             f"recall {m[f'fg{k}_recall']:.3f} Dice {m[f'fg{k}_dice']:.3f}")
+                k += 1
+            if m.get("conflict_fraction"):
+                lines.append(f"  voxels claimed by two classes (left unlabeled): "
+                             f"{m['conflict_fraction']:.2e} of all voxels")
         for entry in self.sweep:
             lines.append(f"  epsilon {entry['epsilon']:<5g} Omega_F precision "
                          f"{entry['fg_precision_mean']:.3f} recall {entry['fg_recall_mean']:.3f}")
@@ -156,12 +171,18 @@ def _read_on_grid(path: str, geometry: ImageGeometry, what: str, case: str) -> n
     return sitk.GetArrayFromImage(image)
 
 
-def _read_clicks(task: _Task, geometry: ImageGeometry) -> CaseAnnotation:
+def _read_clicks(task: _Task, geometry: ImageGeometry, class_num: int) -> CaseAnnotation:
     if task.clicks is None:
         raise AnnotationError(f"no click file: the '{CLICKS_COLUMN}' column is empty",
                               case_id=task.case)
     if not os.path.isfile(task.clicks):
         raise AnnotationError("click file not found", path=task.clicks, case_id=task.case)
+    if class_num != DEFAULT_CLASS_NUM and annotation_format(task.clicks) == "clickmap":
+        # its codes name objects, not classes: every object would silently be class 1
+        raise AnnotationError(f"a click map gives no object class, so it cannot be expanded "
+                              f"for class_num = {class_num}; give this case's clicks as a CSV "
+                              "with a label column (pymic_run clicks writes one for a "
+                              "multi-class label)", path=task.clicks, case_id=task.case)
     return read_annotation(task.clicks, geometry, case_id=task.case)
 
 
@@ -185,12 +206,22 @@ def _expand_case(task: _Task, job: ExpansionJob) -> _Outcome:
     valid = valid_region(image, job.params, mask)
     if nonfinite is not None:  # NaN/inf voxels (read as 0) are outside Omega_M
         valid = ~nonfinite if valid is None else valid & ~nonfinite
-    case = _read_clicks(task, geometry)
-    partial = expand_annotation(image, case, geometry, job.params, valid_mask=valid,
-                                class_num=job.class_num)
+    case = _read_clicks(task, geometry, job.class_num)
+    try:
+        partial, conflicts = expand_annotation(image, case, geometry, job.params,
+                                               valid_mask=valid, class_num=job.class_num,
+                                               return_conflicts=True)
+    except AnnotationError as error:
+        if error.path is not None or task.clicks is None:
+            raise
+        raise AnnotationError(error.reason, path=task.clicks, case_id=error.case_id,
+                              object_id=error.object_id, point=error.point) from None
+    if conflicts:
+        logger.warning("case %s: %d voxel(s) claimed by objects of two classes, left "
+                       "unlabeled", task.case, conflicts)
     metrics = sweep = None
     if truth is not None:
-        metrics = expansion_metrics(partial, truth, job.class_num)
+        metrics = expansion_metrics(partial, truth, job.class_num, conflicts)
         if job.sweep:
             sweep = sweep_case(image, case, geometry, job.params, valid, partial, truth,
                                job.sweep, job.class_num)
@@ -293,6 +324,10 @@ def run_expansion(root: str, csv_path: str, out_dir: str, out_csv: str, *,
     if job.sweep and job.params.rule != "paper":
         raise ConfigError(f"an epsilon sweep thresholds eq. 2's geodesic distance, so it needs "
                           f"SeedExpansion_rule = paper (--rule paper). Got: {job.params.rule!r}")
+    if job.sweep and job.class_num != DEFAULT_CLASS_NUM:
+        raise ConfigError(f"an epsilon sweep is for a binary task (class_num = 2, one "
+                          f"foreground class). Got: class_num = {job.class_num} (--class-num / "
+                          "[network] class_num); leave out --sweep")
     has_truth = _check_inputs(rows, source, job.sweep, csv_path, out_dir)
     report_dir = report_dir or out_dir
     tasks = _tasks(root, rows, source, out_dir, report_dir, qc)

@@ -31,15 +31,18 @@ Note:
       says it means "no expansion". ``epsilon = 1`` leaves out the farthest voxel(s).
     * Objects are expanded independently; Omega_F is the union over objects (as the
       original merges BraTS' two instances), so a voxel in two boxes is foreground if
-      either object claims it, else unlabeled.
+      either object claims it, else unlabeled. With several classes each object's
+      Omega_F takes its class, and a voxel claimed by two classes is left unlabeled
+      (:mod:`pymic_paseg.expansion.classes`).
 """
 from __future__ import annotations
 
 import logging
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from pymic_paseg.expansion.classes import checked_classes, paint_foreground
 from pymic_paseg.expansion.intensity import normalize_intensity
 from pymic_paseg.expansion.params import (
     DEFAULT_BACKEND,
@@ -127,8 +130,9 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
                  cost: str = DEFAULT_COST,
                  intensity_normalization: str = DEFAULT_NORMALIZATION,
                  rule: str = PAPER_RULE,
-                 background_voxels: Optional[Sequence[Sequence[Sequence[int]]]] = None
-                 ) -> np.ndarray:
+                 background_voxels: Optional[Sequence[Sequence[Sequence[int]]]] = None,
+                 classes: Optional[Sequence[int]] = None, return_conflicts: bool = False
+                 ) -> Union[np.ndarray, Tuple[np.ndarray, int]]:
     """PA-Seg's partial label map from one foreground click and one box per object.
 
     Args:
@@ -151,10 +155,15 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
             ``iterations`` and ``background_voxels`` and chooses its own cost and threshold).
         background_voxels: per object, its background clicks ``(z, y, x)`` (on the faces
             of its box); used by ``"adaptive"`` only; ``None``: the box faces alone.
+        classes: per object, its class ``k`` in ``1 .. class_num - 1``; ``None``: all 1
+            (see :mod:`pymic_paseg.expansion.classes`).
+        return_conflicts: also return the number of voxels that objects of different
+            classes both claimed (left unlabeled).
 
     Returns:
-        ``(D, H, W)`` uint8: 0 background (Omega_B), 1 foreground (Omega_F),
-        ``class_num`` unlabeled. No object: everything is background.
+        ``(D, H, W)`` uint8: 0 background (Omega_B), ``k`` the foreground of class ``k``
+        (Omega_F), ``class_num`` unlabeled. No object: everything is background. With
+        ``return_conflicts``: ``(label, conflicts)``.
     """
     channels = np.asarray(image)
     channels = channels[None] if channels.ndim == _DIMS else channels
@@ -170,20 +179,27 @@ def expand_seeds(image: np.ndarray, foreground_voxels: Sequence[Sequence[int]],
     shape = channels.shape[1:]
     objects = _checked_objects(foreground_voxels, boxes, shape)
     valid = _checked_valid_mask(valid_mask, shape)
+    classes = checked_classes(classes, len(objects), int(class_num))
     if rule == "adaptive":
         from pymic_paseg.expansion.adaptive import expand_adaptive
-        return expand_adaptive(channels, objects, valid, spacing, class_num,
-                               background_voxels, backend=backend, iterations=iterations)
+        label, conflicts = expand_adaptive(channels, objects, valid, spacing, class_num,
+                                           background_voxels, backend=backend,
+                                           iterations=iterations, classes=classes)
+        return (label, conflicts) if return_conflicts else label
     channels = normalize_intensity(channels, valid, intensity_normalization)
     label = np.full(shape, BACKGROUND, np.uint8)
     for _, lo, hi in objects:
         box = tuple(slice(a, b + 1) for a, b in zip(lo, hi))
         label[box][valid[box]] = class_num
     kwargs = dict(lamb=lamb, iterations=iterations, backend=backend, cost=cost)
+    claims = []
     for click, lo, hi in objects:
         box = tuple(slice(a, b + 1) for a, b in zip(lo, hi))
-        foreground = _object_foreground(channels, valid, click, lo, hi, spacing, epsilon, kwargs)
-        label[box][foreground] = FOREGROUND
-    logger.debug("seed expansion: %d object(s), %d foreground and %d unlabeled voxels",
-                 len(objects), int((label == FOREGROUND).sum()), int((label == class_num).sum()))
-    return label
+        claims.append((box, _object_foreground(channels, valid, click, lo, hi, spacing,
+                                               epsilon, kwargs)))
+    conflicts = paint_foreground(label, claims, classes, class_num)
+    logger.debug("seed expansion: %d object(s), %d foreground, %d unlabeled voxels (%d claimed "
+                 "by two classes)", len(objects),
+                 int(((label > 0) & (label < class_num)).sum()),
+                 int((label == class_num).sum()), conflicts)
+    return (label, conflicts) if return_conflicts else label

@@ -1,8 +1,9 @@
 """Scores of a model's predictions: PyMIC's own Dice and ASSD, per test case and class.
 
 The scores come from ``pymic.util.evaluation_seg.get_class_evaluation_score`` (the code
-behind ``pymic_eval_seg``), called once per foreground class ``c`` of the project, which
-scores the binary masks ``prediction == c`` against ``ground truth == c``. PyMIC gives an
+behind ``pymic_eval_seg``) through :func:`pymic_paseg.evaluation.evaluate_case`, once per
+foreground class ``c`` of the project: the binary masks ``prediction == c`` against
+``ground truth == c``. PyMIC gives an
 ASSD of 20 when exactly one of the two masks is empty, and 0 when both are.
 """
 from __future__ import annotations
@@ -48,20 +49,16 @@ def case_name(file_name: str) -> str:
 
 def evaluate_predictions(pairs_csv: Path, ground_truth_folder: Path, prediction_dir: Path,
                          classes: Mapping[int, str]) -> List[Dict[str, object]]:
-    """One row per test case and class: ``case, class, class_name, dice, assd``."""
-    from pymic.util.evaluation_seg import get_class_evaluation_score
+    """One row per test case and class: ``case, class, class_name, dice, assd``
+    (:func:`pymic_paseg.evaluation.evaluate_case`: PyMIC's scores, label values checked)."""
+    from pymic_paseg.evaluation import evaluate_case
     rows: List[Dict[str, object]] = []
     for pair in read_pairs(pairs_csv):
-        truth, spacing = load_volume(ground_truth_folder / pair["ground_truth"])
-        seg, _ = load_volume(prediction_dir / pair["segmentation"])
-        if seg.shape != truth.shape:
-            raise ValueError(f"{prediction_dir / pair['segmentation']}: shape {seg.shape} "
-                             f"differs from its ground truth's {truth.shape}")
-        for label, name in sorted(classes.items()):
-            row: Dict[str, object] = {"case": case_name(pair["segmentation"]),
-                                      "class": label, "class_name": name}
-            for metric in METRICS:
-                row[metric] = float(get_class_evaluation_score(seg, truth, label, spacing,
-                                                               metric))
-            rows.append(row)
+        truth_path = ground_truth_folder / pair["ground_truth"]
+        seg_path = prediction_dir / pair["segmentation"]
+        truth, spacing = load_volume(truth_path)
+        seg, _ = load_volume(seg_path)
+        for row in evaluate_case(seg, truth, spacing, classes, metrics=METRICS,
+                                 names=(str(seg_path), str(truth_path))):
+            rows.append({"case": case_name(pair["segmentation"]), **row})
     return rows

@@ -104,6 +104,13 @@ class SeedExpansion(AbstractTransform):
         section = Section("dataset", params)
         self.params = ExpansionParams.from_section(section)
         self.class_num = section.int(CLASS_NUM_KEY, DEFAULT_CLASS_NUM, low=2)
+        if self.class_num != DEFAULT_CLASS_NUM:
+            # a click map's codes name objects, not classes: every object would be class 1
+            raise section.fail(CLASS_NUM_KEY, self.class_num,
+                               "the SeedExpansion transform reads click maps, which carry no "
+                               "object class, so it makes binary labels only (class_num = 2); "
+                               "for several classes expand offline (pymic_run expand "
+                               "--class-num K+1 with clicks that give each object's label)")
         self.inverse = False
 
     def __call__(self, sample: Dict[str, Any]) -> Dict[str, Any]:

@@ -256,3 +256,13 @@ def test_cli_usage_errors_are_one_line_exit_2(extra, message, tmp_path):
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_click_maps_are_refused_for_several_classes_not_made_class_1(data, tmp_path):
+    summary = run_expansion(str(data.root), str(data.csv["all"]), str(tmp_path / "partial"),
+                            str(tmp_path / "train.csv"), job=ExpansionJob(class_num=3),
+                            source=ClickSource("dir", str(data.root / "clicks")),
+                            progress=False)
+    assert summary.written == [] and len(summary.failures) == 3
+    assert "a click map gives no object class, so it cannot be expanded for class_num = 3" in \
+        str(summary.failures[0])

@@ -62,10 +62,12 @@ def test_registered_and_composes_with_partial_label_to_probability(data):
     np.testing.assert_array_equal(sample["label_prob"][1], (label == 1).astype(np.float32))
 
 
-def test_unlabeled_value_follows_partial_label_to_probability(data):
+def test_several_classes_are_refused_not_made_binary(data):
+    # click maps carry no object class: class_num 3 would silently make every object class 1
     params = {**PARAMS, "partiallabeltoprobability_class_num": "3"}
-    label = _dataset(data.root, SeedExpansion(params))[0]["label"]
-    assert set(np.unique(label)) == {0, 1, 3}
+    with pytest.raises(ConfigError, match=r"\[dataset\] PartialLabelToProbability_class_num = 3: "
+                                          r"the SeedExpansion transform reads click maps"):
+        SeedExpansion(params)
 
 
 def test_bad_click_map_names_case_and_says_what_the_label_must_be(data):
