@@ -40,3 +40,20 @@ def test_tiny_demo_runs_end_to_end_in_one_process(tmp_path):
     assert {"data.log", "clicks.log", "expand.log", "train_stage1.log", "train_scm.log",
             "test_scm.log"} <= logs
     assert "iteration" in (out / "logs" / "train_stage1.log").read_text()
+
+
+@pytest.mark.slow  # one tiny two-class demo: ~1 min on 2 cores
+def test_tiny_two_class_demo_reports_each_class(tmp_path):
+    out = tmp_path / "demo2"
+    cmd = [sys.executable, "-m", "pymic_paseg.cli", "demo", "--out", str(out), "--cases", "6",
+           "--iterations", "2", "--preset", "two_class", "--device", "cpu"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    project = load_project(out)
+    assert len(project.classes) == 2 and project.expand[-2:] == ["--class-num", "3"]
+    with open(out / "report" / "per_case.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["method"], r["class"]) for r in rows} == {(m, c) for m in ("stage1", "scm")
+                                                         for c in ("1", "2")}
+    summary = (out / "report" / "summary.md").read_text()
+    assert all(name in summary for name in project.classes.values())
