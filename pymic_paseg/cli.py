@@ -230,6 +230,7 @@ def cmd_demo_data(args: argparse.Namespace, rest: List[str]) -> int:
 
 def cmd_demo(args: argparse.Namespace, rest: List[str]) -> int:
     from pymic_paseg.demo import DemoOptions, DemoPipeline, DemoStepError
+    from pymic_paseg.errors import Interrupted
     if args.iterations is not None and args.iterations < 1:
         raise UsageError(f"--iterations {args.iterations}: must be >= 1")
     options = DemoOptions(out=args.out, cases=args.cases, seed=args.seed,
@@ -240,6 +241,10 @@ def cmd_demo(args: argparse.Namespace, rest: List[str]) -> int:
     except DemoStepError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except Interrupted as exc:  # a training saved its checkpoint; a rerun resumes it
+        print(f"{PROG}: {exc}\n{PROG}: rerun the same `{PROG} demo` (or `{PROG} pipeline "
+              f"{args.out}`) to continue", file=sys.stderr)
+        return exc.exit_code
     print(f"report: {report}")
     return EXIT_OK
 
@@ -258,7 +263,28 @@ def cmd_reproduce(args: argparse.Namespace, rest: List[str]) -> int:
 
 
 # ---------------------------------------------------------------- parser
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the help text already says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or not action.option_strings or action.nargs == 0 \
+                or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return text
+        return f"{text} (default: %(default)s)".strip()
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        if not kwargs.get("help") and kwargs.get("default") is not None \
+                and kwargs.get("default") is not False:
+            kwargs["help"] = "(default: %(default)s)"  # else argparse prints no help line
+        return super().add_argument(*args, **kwargs)
+
     def error(self, message: str):  # one line, exit 2, no usage dump
         raise UsageError(message)
 
@@ -303,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "class_num 3 (default: %(default)s)")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo_data, passthrough=False)
-    full = sub.add_parser("demo", help="the whole PA-Seg pipeline on the demo dataset")
+    full = sub.add_parser("demo", help="the whole PA-Seg pipeline on the demo dataset "
+                                       "(one process; a rerun continues)")
     full.add_argument("--out", default="pymic_paseg_demo", help="working folder")
     full.add_argument("--cases", type=int, default=40)
     full.add_argument("--seed", type=int, default=0)
@@ -312,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     full.add_argument("--with-full", action="store_true",
                       help="also train the fully supervised reference")
     full.add_argument("--iterations", type=int, default=None,
-                      help="override iter_max of every training (quick runs)")
+                      help="iter_max of every training, written into OUT/configs "
+                           "(quick runs; default: the configs' own)")
     full.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     full.set_defaults(func=cmd_demo, passthrough=False)
     rep = sub.add_parser("reproduce", help="the paper's tables I-III on the demo data")
@@ -327,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_subcommands(sub)
     from pymic_paseg.prepare.cli import add_prepare
     add_prepare(sub)
+    from pymic_paseg.pipeline.commands import add_subcommands as add_pipeline_commands
+    add_pipeline_commands(sub)
     return parser
 
 
@@ -347,7 +377,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args, rest = parser.parse_known_args(argv)
         if args.command is None:
             raise UsageError("missing sub-command (train, test, check, preprocess, list, demo, "
-                             "reproduce, demo-data, clicks, expand); "
+                             "reproduce, demo-data, clicks, expand, pipeline, report); "
                              f"see `{PROG} --help`")
         if rest and not args.passthrough:
             raise UsageError(f"unrecognized arguments: {' '.join(rest)}")

@@ -102,9 +102,10 @@ def _write(array, path):
                                     {"0": "background", "1": "bright", "2": "dark"}])
 def test_demo_report_scores_each_class_of_the_dataset(tmp_path, labels):
     import json
-    from types import SimpleNamespace
 
-    from pymic_paseg.demo.report import evaluate, format_table, summarise
+    from pymic_paseg.demo.pipeline import dataset_classes
+    from pymic_paseg.pipeline.evaluation import evaluate_predictions
+    from pymic_paseg.pipeline.report import ReportItem, format_table, summarise
     seg, truth = _volumes()
     if len(labels) == 2:
         seg, truth = (seg == 1).astype(np.uint8), (truth == 1).astype(np.uint8)
@@ -114,13 +115,15 @@ def test_demo_report_scores_each_class_of_the_dataset(tmp_path, labels):
     (data / "dataset.json").write_text(json.dumps({"labels": labels}))
     (data / "test_eval_pairs.csv").write_text("ground_truth,segmentation\nlabels/c0.nii.gz,"
                                               "c0.nii.gz\n")
-    method = SimpleNamespace(key="m", title="method", prediction_dir="pred")
-    rows = evaluate(tmp_path, [method])
-    table = format_table(summarise(rows, [method]))
+    item = ReportItem("m", "method", None, "", tmp_path / "pred")
+    rows = [{"method": "m", **row} for row in evaluate_predictions(
+        data / "test_eval_pairs.csv", data, tmp_path / "pred", dataset_classes(data))]
+    table = format_table(summarise(rows, [item]))
     if len(labels) == 2:
-        assert set(rows[0]) == {"method", "case", "dice", "assd"}
-        assert rows[0]["dice"] == pytest.approx(0.8, abs=1e-5) and "class 1" not in table
+        assert [r["class_name"] for r in rows] == ["lesion"]
+        assert rows[0]["dice"] == pytest.approx(0.8, abs=1e-5) and "bright" not in table
     else:
-        assert rows[0]["dice_1"] == pytest.approx(0.8, abs=1e-5)
-        assert rows[0]["dice_2"] == pytest.approx(0.8, abs=1e-5)
-        assert "| &nbsp;&nbsp;class 1 | 0.800" in table and "class 2" in table
+        assert [r["class_name"] for r in rows] == ["bright", "dark"]
+        assert rows[0]["dice"] == pytest.approx(0.8, abs=1e-5)
+        assert rows[1]["dice"] == pytest.approx(0.8, abs=1e-5)
+        assert "| method | bright | 0.800" in table and "| method | dark |" in table

@@ -33,6 +33,7 @@ def heavy(modules):
 
 
 @pytest.mark.parametrize("module", ["pymic_paseg.demo.pipeline", "pymic_paseg.reproduce",
+                                    "pymic_paseg.pipeline", "pymic_paseg.pipeline.commands",
                                     "pymic_paseg.agents.pointers", "pymic_paseg.agents",
                                     "pymic_paseg.registry", "pymic_paseg.supervision",
                                     "pymic_paseg.valid_region", "pymic_paseg.cli_common",

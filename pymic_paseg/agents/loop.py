@@ -224,8 +224,8 @@ class DeviceAwareLoop(InferenceMixin):
         self._dist().seed_rank(self.random_seed, start_it)
         self.summ_writer = SummaryWriter(s.ckpt_dir) if main else distributed.NullWriter()
         self.glob_it = start_it
-        suffix = f"_from_{start_it}" if start_it else ""  # a resumed run keeps the first file
-        curves = os.path.join(s.ckpt_dir, f"{s.prefix}_training_curves{suffix}.csv")
+        # one curves CSV per training: a resumed run continues the rows of the file it finds
+        curves = os.path.join(s.ckpt_dir, f"{s.prefix}_training_curves.csv")
         self._rounds = RoundLogger(self.summ_writer, total=s.iter_max, start=start_it,
                                    progress=s.progress and main,
                                    curves_csv=curves if main else None)

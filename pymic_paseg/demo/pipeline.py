@@ -1,68 +1,60 @@
-"""``pymic_run demo``: the whole PA-Seg pipeline on the built-in demo dataset.
+"""``pymic_run demo``: the whole PA-Seg pipeline on the built-in demo dataset, one process.
 
-Steps (each one a ``pymic_run`` sub-command run in ``OUT``, logged to
-``OUT/logs/<step>.log``; a finished step is skipped when the demo is rerun, and an
-interrupted training resumes):
+1. build the demo dataset (``demo-data``) and simulate seven-click annotations for the
+   training cases (``clicks``), as ``pymic_run`` commands run in this process;
+2. write ``OUT/project.json`` (``created_by: "demo"``) with the package's demo configs
+   copied to ``OUT/configs`` (``--iterations`` is written into those copies);
+3. run the project with :class:`pymic_paseg.pipeline.Pipeline`: seed expansion, stage 1
+   (primary UNet2D5 and auxiliary attention U-Net), SCM, with ``--with-full`` the fully
+   supervised reference, inference on the held-out test cases, PyMIC's Dice and ASSD and
+   the report in ``OUT/report``.
 
-1. build the demo dataset (``demo-data``);
-2. simulate seven-click annotations for the training cases (``clicks``);
-3. expand the seeds (``expand``);
-4. train stage 1 for the primary (UNet2D5) and the auxiliary (attention U-Net);
-5. run SCM;
-6. infer on the held-out test cases (and, with ``--with-full``, train and test the
-   fully supervised reference);
-7. evaluate with PyMIC's own Dice and ASSD and write the report
-   (:mod:`pymic_paseg.demo.report`).
-
-The configs are the package's ``demo/configs/*.cfg`` (also in ``config_examples/``);
-they are copied to ``OUT/configs`` so the run can be inspected and repeated by hand.
+Every step logs to ``OUT/logs/<step>.log``. A rerun skips what is done and resumes an
+interrupted training up to its config's ``iter_max``; ``pymic_run pipeline OUT`` does
+the same for steps 3 on.
 """
 from __future__ import annotations
 
-import logging
-import shutil
-import subprocess
-import sys
-import time
+import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from pymic_paseg.agents.pointers import read_pointer
-
-logger = logging.getLogger(__name__)
+from pymic_paseg.io_atomic import atomic_write_text
+from pymic_paseg.pipeline.runner import Pipeline, PipelineOptions
+from pymic_paseg.pipeline.steps import PipelineStepError, StepRunner
+from pymic_paseg.project import Project, Training, save_project
 
 CONFIG_NAMES = ("demo_fullsup", "demo_stage1", "demo_stage1_aux", "demo_scm")
+DATA = "demo_data"
 
-
-class DemoStepError(RuntimeError):
-    """A pipeline step failed; the message names the step and its log file."""
+#: ``pymic_run demo``'s name for a failed step (the pipeline's error).
+DemoStepError = PipelineStepError
 
 
 @dataclass(frozen=True)
 class Method:
-    """A trained model the demo evaluates."""
+    """A model the demo trains: project training ``key`` from ``configs/<config>.cfg``."""
 
     key: str
     title: str
     config: str
-    ckpt_dir: str
-    prefix: str
-    prediction_dir: str
+    evaluate: bool = True
 
 
 METHODS = {
-    "fullsup": Method("fullsup", "full supervision (UNet2D5, dense labels)", "demo_fullsup",
-                      "runs/demo_fullsup/model", "unet2d5", "runs/demo_fullsup/prediction"),
-    "stage1": Method("stage1", "PA-Seg stage 1 (UNet2D5, 7 clicks)", "demo_stage1",
-                     "runs/demo_stage1/model", "unet2d5", "runs/demo_stage1/prediction"),
+    "fullsup": Method("fullsup", "full supervision (UNet2D5, dense labels)", "demo_fullsup"),
+    "stage1": Method("stage1", "PA-Seg stage 1 (UNet2D5, 7 clicks)", "demo_stage1"),
     "stage1_aux": Method("stage1_aux", "PA-Seg stage 1, auxiliary (attention U-Net)",
-                         "demo_stage1_aux", "runs/demo_stage1_aux/model", "attention_unet",
-                         "runs/demo_stage1_aux/prediction"),
-    "scm": Method("scm", "PA-Seg stage 2, SCM anchored recipe (primary UNet2D5)", "demo_scm",
-                  "runs/demo_scm/model", "unet2d5", "runs/demo_scm/prediction"),
+                         "demo_stage1_aux", evaluate=False),
+    "scm": Method("scm", "PA-Seg stage 2, SCM anchored recipe (primary UNet2D5)", "demo_scm"),
 }
+
+EXPAND_ARGS = ["demo_data", "--csv", "demo_data/train.csv", "--clicks", "demo_data/clicks",
+               "--out", "demo_data/partial", "--out-csv", "demo_data/train_partial.csv",
+               "--metrics", "demo_data/expansion_metrics.csv"]
 
 
 @dataclass
@@ -71,10 +63,46 @@ class DemoOptions:
     cases: int = 40
     seed: int = 0
     with_full: bool = False
-    iterations: Optional[int] = None   # override iter_max of every training (quick runs)
+    iterations: Optional[int] = None   # written as iter_max into every copied config
     device: Optional[str] = None
     preset: str = "demo"
     timings: Dict[str, float] = field(default_factory=dict)
+
+
+def set_keys(text: str, values: Dict[str, Dict[str, str]]) -> str:
+    """``text`` (an INI file) with ``values[section][key]`` replacing those keys' values.
+
+    Line by line, so the comments of the demo configs stay; a key not in the file is
+    added at the end of its section.
+    """
+    lines, section, seen = text.splitlines(), None, set()
+    out: List[str] = []
+
+    def flush(name):
+        for key, value in values.get(name or "", {}).items():
+            if (name, key) not in seen:
+                out.append(f"{key} = {value}")
+    for line in lines:
+        header = re.match(r"^\s*\[([^\]]+)\]", line)
+        if header:
+            flush(section)
+            section = header.group(1).strip()
+        else:
+            match = re.match(r"^(\s*)([A-Za-z_][\w]*)(\s*=\s*)", line)
+            if match and match.group(2).lower() in values.get(section or "", {}):
+                key = match.group(2).lower()
+                seen.add((section, key))
+                line = f"{match.group(1)}{match.group(2)}{match.group(3)}" \
+                       f"{values[section][key]}"
+        out.append(line)
+    flush(section)
+    return "\n".join(out) + "\n"
+
+
+def iteration_overrides(iterations: int) -> Dict[str, Dict[str, str]]:
+    valid = str(max(1, min(50, iterations)))
+    return {"training": {"iter_max": str(iterations), "iter_valid": valid, "iter_save": valid},
+            "noisy_label_learning": {"monitor_interval": valid}}
 
 
 def preset_classes(preset: str) -> int:
@@ -83,110 +111,90 @@ def preset_classes(preset: str) -> int:
     return int(PRESETS.get(preset, {}).get("n_classes", 1))
 
 
-def copy_configs(out: Path, n_classes: int = 1) -> Path:
-    """The demo configs into ``out/configs``; with several classes, their class-count
-    keys set by :func:`pymic_paseg.config_classes.with_class_count` (class_num = K + 1)."""
-    from pymic_paseg.config_classes import write_with_class_count
+def dataset_classes(data: Path, n_classes: int = 1) -> Dict[int, str]:
+    """The foreground classes of a demo dataset (its manifest's ``labels``; else numbered)."""
+    manifest = data / "dataset.json"
+    labels = json.loads(manifest.read_text(encoding="utf-8")).get("labels") \
+        if manifest.is_file() else None
+    if not labels:
+        return {1: "lesion"} if n_classes == 1 else {k: f"class_{k}"
+                                                     for k in range(1, n_classes + 1)}
+    return {int(k): v for k, v in labels.items() if int(k) != 0}
+
+
+def copy_configs(out: Path, n_classes: int = 1, iterations: Optional[int] = None) -> Path:
+    """The demo configs into ``OUT/configs``: with several classes, their class-count keys
+    set by :func:`pymic_paseg.config_classes.with_class_count` (class_num = K + 1);
+    ``iterations``: their new ``iter_max``."""
+    from pymic_paseg.config_classes import with_class_count
     target = out / "configs"
     target.mkdir(parents=True, exist_ok=True)
     source = resources.files("pymic_paseg.demo") / "configs"
     for name in CONFIG_NAMES:
-        with resources.as_file(source / f"{name}.cfg") as path:
-            if n_classes == 1:
-                shutil.copyfile(path, target / f"{name}.cfg")
-            else:
-                write_with_class_count(path, target / f"{name}.cfg", n_classes)
+        text = (source / f"{name}.cfg").read_text(encoding="utf-8")
+        if n_classes != 1:
+            text = with_class_count(text, n_classes, f"{name}.cfg")
+        if iterations is not None:
+            overrides = iteration_overrides(iterations)
+            if name != "demo_scm":
+                overrides.pop("noisy_label_learning")
+            text = set_keys(text, overrides)
+        atomic_write_text(target / f"{name}.cfg", text)
     return target
 
 
-class DemoPipeline:
-    """Runs the steps in order, in ``options.out``; skips what is already done."""
+def demo_project(out: Path, with_full: bool, n_classes: int = 1) -> Project:
+    keys = (["fullsup"] if with_full else []) + ["stage1", "stage1_aux", "scm"]
+    trainings = [Training(m.key, m.title, f"configs/{m.config}.cfg", m.evaluate)
+                 for m in (METHODS[k] for k in keys)]
+    expand = list(EXPAND_ARGS) + ["--class-num", str(n_classes + 1)]
+    return Project(root=out, classes=dataset_classes(out / DATA, n_classes),
+                   trainings=trainings, expand=expand, partial_csv=f"{DATA}/train_partial.csv",
+                   test_csv=f"{DATA}/test.csv", eval_pairs_csv=f"{DATA}/test_eval_pairs.csv",
+                   ground_truth_folder=DATA, created_by="demo",
+                   notes="written by `pymic_run demo`; rerun `pymic_run pipeline` on this "
+                         "folder to continue it")
 
-    def __init__(self, options: DemoOptions):
+
+class DemoPipeline:
+    """Builds the demo data, then runs the demo project's pipeline, in ``options.out``."""
+
+    def __init__(self, options: DemoOptions, console=None):
         self.opt = options
         self.out = Path(options.out).resolve()
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "logs").mkdir(exist_ok=True)
+        self.runner = StepRunner(self.out, console)
+        self.opt.timings = self.runner.timings
         self.n_classes = preset_classes(options.preset)
-        copy_configs(self.out, self.n_classes)
+        copy_configs(self.out, self.n_classes, options.iterations)
+        self.project = demo_project(self.out, options.with_full, self.n_classes)
 
-    # ------------------------------------------------------------ running
     def run_cli(self, step: str, args: Sequence[str]) -> None:
-        """Run ``pymic_run ARGS`` in the working folder, logging to ``logs/STEP.log``; timed."""
-        log = self.out / "logs" / f"{step}.log"
-        start = time.time()
-        with open(log, "w", encoding="utf-8") as handle:
-            code = subprocess.call([sys.executable, "-m", "pymic_paseg.cli", *args],
-                                   cwd=self.out, stdout=handle, stderr=subprocess.STDOUT)
-        self.opt.timings[step] = self.opt.timings.get(step, 0.0) + time.time() - start
-        if code != 0:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-            raise DemoStepError(f"step {step!r} failed (exit {code}); log: {log}\n{tail}")
+        """``pymic_run ARGS`` in this process, in ``OUT``, logged to ``logs/STEP.log``."""
+        self.runner.command(step, args)
 
-    def _say(self, index: int, total: int, text: str) -> None:
-        print(f"[{index}/{total}] {text}", flush=True)
-
-    def _trained(self, method: Method) -> bool:
-        it = read_pointer(str(self.out / method.ckpt_dir), method.prefix, "latest")
-        target = self.opt.iterations
-        return it is not None and (target is None or it >= target)
-
-    def _train(self, method: Method) -> None:
-        if self._trained(method):
-            print(f"      already trained: {method.ckpt_dir}")
-            return
-        args = ["train", f"configs/{method.config}.cfg", "--resume"]
-        if self.opt.iterations is not None:
-            valid = max(1, min(50, self.opt.iterations))
-            args += ["--set", f"training.iter_max={self.opt.iterations}",
-                     "--set", f"training.iter_valid={valid}",
-                     "--set", f"training.iter_save={valid}"]
-            if method.key == "scm":
-                args += ["--set", f"noisy_label_learning.monitor_interval={valid}"]
-        if self.opt.device:
-            args += ["--device", self.opt.device]
-        self.run_cli(f"train_{method.key}", args)
-
-    def _test(self, method: Method) -> None:
-        args = ["test", f"configs/{method.config}.cfg"]
-        if self.opt.device:
-            args += ["--device", self.opt.device]
-        self.run_cli(f"test_{method.key}", args)
-
-    def methods(self) -> List[Method]:
-        keys = (["fullsup"] if self.opt.with_full else []) + ["stage1", "scm"]
-        return [METHODS[k] for k in keys]
-
-    def prepare_data(self, first: int = 1, total: int = 3) -> None:
-        """Steps 1-3: the dataset, simulated clicks and expanded partial labels."""
-        data = self.out / "demo_data"
-        self._say(first, total, f"demo dataset ({self.opt.cases} cases) in {data}")
+    def build_data(self) -> None:
+        """The dataset and the simulated clicks (skipped when present)."""
+        data = self.out / DATA
+        self.runner.say(f"[demo 1/2] demo dataset ({self.opt.cases} cases) in {data}")
         if not (data / "dataset.json").is_file():
-            self.run_cli("data", ["demo-data", "demo_data", "--cases", str(self.opt.cases),
+            self.run_cli("data", ["demo-data", DATA, "--cases", str(self.opt.cases),
                                   "--seed", str(self.opt.seed), "--preset", self.opt.preset,
                                   "--quiet"])
-        self._say(first + 1, total, "simulating seven-click annotations for the training cases")
+        self.runner.say("[demo 2/2] simulating seven-click annotations for the training cases")
         if not (data / "clicks" / "clicks.csv").is_file():
-            self.run_cli("clicks", ["clicks", "demo_data", "--csv", "demo_data/train.csv",
-                                    "--out", "demo_data/clicks", "--seed", str(self.opt.seed)])
-        self._say(first + 2, total, "geodesic seed expansion -> partial labels")
-        if not (data / "train_partial.csv").is_file():
-            self.run_cli("expand", ["expand", "demo_data", "--csv", "demo_data/train.csv",
-                                    "--clicks", "demo_data/clicks", "--out", "demo_data/partial",
-                                    "--out-csv", "demo_data/train_partial.csv",
-                                    "--metrics", "demo_data/expansion_metrics.csv",
-                                    "--class-num", str(self.n_classes + 1)])
+            self.run_cli("clicks", ["clicks", DATA, "--csv", f"{DATA}/train.csv",
+                                    "--out", f"{DATA}/clicks", "--seed", str(self.opt.seed)])
+
+    def prepare_data(self) -> None:
+        """Dataset, clicks and expanded partial labels (what ``reproduce`` needs first)."""
+        self.build_data()
+        Pipeline(self.project, runner=self.runner).expand()
 
     def run(self) -> Path:
-        from pymic_paseg.demo.report import write_report
-        trained = (["fullsup"] if self.opt.with_full else []) + ["stage1", "stage1_aux", "scm"]
-        total = 4 + len(trained) + 1
-        self.prepare_data(1, total)
-        for index, key in enumerate(trained, start=4):
-            self._say(index, total, f"training: {METHODS[key].title}")
-            self._train(METHODS[key])
-        self._say(total - 1, total, "inference on the held-out test cases")
-        for method in self.methods():
-            self._test(method)
-        self._say(total, total, "evaluation (PyMIC's Dice and ASSD) and report")
-        return write_report(self.out, self.methods(), self.opt.timings)
+        self.build_data()
+        self.project = demo_project(self.out, self.opt.with_full, self.n_classes)  # its labels
+        save_project(self.project)
+        pipeline = Pipeline(self.project, PipelineOptions(device=self.opt.device),
+                            runner=self.runner)
+        return pipeline.run()

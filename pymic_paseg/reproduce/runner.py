@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from pymic_paseg.demo.pipeline import DemoOptions, DemoPipeline, DemoStepError
-from pymic_paseg.demo.report import evaluate_folder
 from pymic_paseg.io_atomic import atomic_write_text
+from pymic_paseg.pipeline.evaluation import evaluate_predictions
 from pymic_paseg.reproduce.box_labels import write_box_labels
 from pymic_paseg.reproduce.rows import (BOX_CSV, PRESETS, PSEUDO_CSV, ROW_BY_KEY, STAGE1, Row,
                                         rows_for)
@@ -66,7 +66,10 @@ class Reproduction:
                                                    *self._sets(row, folder)])
         self.pipeline.run_cli(f"test_{row.key}", ["test", config, *device,
                                                   *self._sets(row, folder)])
-        return {"key": row.key, "cases": evaluate_folder(self.out, f"{folder}/prediction")}
+        data = self.out / "demo_data"
+        cases = evaluate_predictions(data / "test_eval_pairs.csv", data,
+                                     self.out / folder / "prediction", {1: "lesion"})
+        return {"key": row.key, "cases": cases}
 
     def _pseudo_labels(self) -> None:
         """Stage-1 predictions on the training images, as noisy labels for PyMIC's NLL rows."""
