@@ -34,22 +34,15 @@ DATA = "demo_data"
 DemoStepError = PipelineStepError
 
 
-@dataclass(frozen=True)
-class Method:
-    """A model the demo trains: project training ``key`` from ``configs/<config>.cfg``."""
-
-    key: str
-    title: str
-    config: str
-    evaluate: bool = True
-
-
-METHODS = {
-    "fullsup": Method("fullsup", "full supervision (UNet2D5, dense labels)", "demo_fullsup"),
-    "stage1": Method("stage1", "PA-Seg stage 1 (UNet2D5, 7 clicks)", "demo_stage1"),
-    "stage1_aux": Method("stage1_aux", "PA-Seg stage 1, auxiliary (attention U-Net)",
-                         "demo_stage1_aux", evaluate=False),
-    "scm": Method("scm", "PA-Seg stage 2, SCM anchored recipe (primary UNet2D5)", "demo_scm"),
+#: the models the demo trains, as the project's trainings (configs copied to ``configs/``).
+TRAININGS = {
+    "fullsup": Training("fullsup", "full supervision (UNet2D5, dense labels)",
+                        "configs/demo_fullsup.cfg"),
+    "stage1": Training("stage1", "PA-Seg stage 1 (UNet2D5, 7 clicks)", "configs/demo_stage1.cfg"),
+    "stage1_aux": Training("stage1_aux", "PA-Seg stage 1, auxiliary (attention U-Net)",
+                           "configs/demo_stage1_aux.cfg", evaluate=False),
+    "scm": Training("scm", "PA-Seg stage 2, SCM anchored recipe (primary UNet2D5)",
+                    "configs/demo_scm.cfg"),
 }
 
 EXPAND_ARGS = ["demo_data", "--csv", "demo_data/train.csv", "--clicks", "demo_data/clicks",
@@ -145,8 +138,7 @@ def copy_configs(out: Path, n_classes: int = 1, iterations: Optional[int] = None
 
 def demo_project(out: Path, with_full: bool, n_classes: int = 1) -> Project:
     keys = (["fullsup"] if with_full else []) + ["stage1", "stage1_aux", "scm"]
-    trainings = [Training(m.key, m.title, f"configs/{m.config}.cfg", m.evaluate)
-                 for m in (METHODS[k] for k in keys)]
+    trainings = [TRAININGS[k] for k in keys]
     expand = list(EXPAND_ARGS) + ["--class-num", str(n_classes + 1)]
     return Project(root=out, classes=dataset_classes(out / DATA, n_classes),
                    trainings=trainings, expand=expand, partial_csv=f"{DATA}/train_partial.csv",
