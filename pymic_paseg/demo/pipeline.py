@@ -16,12 +16,12 @@ the same for steps 3 on.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
+from pymic_paseg.ini_edit import IniEditor
 from pymic_paseg.io_atomic import atomic_write_text
 from pymic_paseg.pipeline.runner import Pipeline, PipelineOptions
 from pymic_paseg.pipeline.steps import PipelineStepError, StepRunner
@@ -60,36 +60,6 @@ class DemoOptions:
     device: Optional[str] = None
     preset: str = "demo"
     timings: Dict[str, float] = field(default_factory=dict)
-
-
-def set_keys(text: str, values: Dict[str, Dict[str, str]]) -> str:
-    """``text`` (an INI file) with ``values[section][key]`` replacing those keys' values.
-
-    Line by line, so the comments of the demo configs stay; a key not in the file is
-    added at the end of its section.
-    """
-    lines, section, seen = text.splitlines(), None, set()
-    out: List[str] = []
-
-    def flush(name):
-        for key, value in values.get(name or "", {}).items():
-            if (name, key) not in seen:
-                out.append(f"{key} = {value}")
-    for line in lines:
-        header = re.match(r"^\s*\[([^\]]+)\]", line)
-        if header:
-            flush(section)
-            section = header.group(1).strip()
-        else:
-            match = re.match(r"^(\s*)([A-Za-z_][\w]*)(\s*=\s*)", line)
-            if match and match.group(2).lower() in values.get(section or "", {}):
-                key = match.group(2).lower()
-                seen.add((section, key))
-                line = f"{match.group(1)}{match.group(2)}{match.group(3)}" \
-                       f"{values[section][key]}"
-        out.append(line)
-    flush(section)
-    return "\n".join(out) + "\n"
 
 
 def iteration_overrides(iterations: int) -> Dict[str, Dict[str, str]]:
@@ -131,7 +101,11 @@ def copy_configs(out: Path, n_classes: int = 1, iterations: Optional[int] = None
             overrides = iteration_overrides(iterations)
             if name != "demo_scm":
                 overrides.pop("noisy_label_learning")
-            text = set_keys(text, overrides)
+            editor = IniEditor(text, f"{name}.cfg")
+            for section, values in overrides.items():
+                for key, value in values.items():
+                    editor.set(section, key, value)
+            text = editor.text()
         atomic_write_text(target / f"{name}.cfg", text)
     return target
 

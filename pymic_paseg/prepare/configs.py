@@ -1,7 +1,7 @@
 """The project's PyMIC configs, written from the demo templates (``pymic_paseg/demo/configs``).
 
 Each config is the template with the project's values set in place
-(:class:`~pymic_paseg.prepare.ini.IniEditor`; every key set must exist in the
+(:class:`~pymic_paseg.ini_edit.IniEditor`; every key set must exist in the
 template, every key added must not), so the method's settings (networks, losses,
 learning rates, SCM recipe) stay those of the demo and ``vs_*.cfg``. Paths are
 relative to the project folder, where every step runs:
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from pymic_paseg.io_atomic import atomic_write_text
-from pymic_paseg.prepare.ini import IniEditor
+from pymic_paseg.ini_edit import IniEditor
 from pymic_paseg.project import Training
 
 __all__ = ["ConfigPlan", "write_configs", "TRAININGS", "DATA_DIR"]

@@ -9,7 +9,7 @@ from pymic_paseg.annotation import AnnotationError, ImageGeometry, read_annotati
 from pymic_paseg.annotation.case_files import files_by_case, merge_cases
 from pymic_paseg.annotation.classes import class_from_text, class_table, parse_class_names
 from pymic_paseg.annotation.model import CaseAnnotation, ObjectAnnotation
-from pymic_paseg.prepare.ini import IniEditor
+from pymic_paseg.ini_edit import IniEditor
 from pymic_paseg.prepare.rules import (choose_patch_size, choose_valid_threshold,
                                        crf_bandwidth)
 from pymic_paseg.prepare.split import assign_splits, parse_split
