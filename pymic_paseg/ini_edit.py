@@ -55,8 +55,13 @@ class IniEditor:
                 return i
         return None
 
+    def has_section(self, section: str) -> bool:
+        return any((m := _SECTION.match(line)) and m.group(1).strip().lower() == section.lower()
+                   for line in self.lines)
+
     def has(self, section: str, key: str) -> bool:
-        return self._find(section, key) is not None
+        """Whether ``[section]`` exists and holds ``key``."""
+        return self.has_section(section) and self._find(section, key) is not None
 
     def get(self, section: str, key: str) -> str:
         index = self._find(section, key)

@@ -156,6 +156,7 @@ def test_splits_prefer_labelled_cases_without_clicks():
 
 def test_ini_editor_names_missing_and_existing_keys():
     ini = IniEditor("# head\n[a]\nx = 1\n# note\ny = 2\n[b]\nz = 3\n", "t.cfg")
+    assert ini.has("a", "x") and not ini.has("a", "z") and not ini.has("nope", "x")
     ini.set("a", "X", [1, 2])
     ini.add("a", "w", True)
     ini.remove("b", "z")
