@@ -11,8 +11,6 @@ configs (:mod:`.configs`), ``project.json`` and ``prepare_report.csv``.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import logging
 import os
 import shutil
@@ -20,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from pymic_paseg.annotation.batch import write_rows_csv
 from pymic_paseg.annotation.classes import class_table, parse_class_names
 from pymic_paseg.annotation.io_csv import write_csv_annotations
-from pymic_paseg.io_atomic import atomic_write_text
 from pymic_paseg.prepare import cases as checks
 from pymic_paseg.prepare.configs import DATA_DIR, ConfigPlan, write_configs
 from pymic_paseg.prepare.discover import Inputs, discover, image_ending
@@ -91,11 +89,7 @@ def _link(source: str, target: Path, copy: bool) -> str:
 
 
 def _csv(path: Path, columns: List[str], rows: List[List[str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    write_rows_csv(str(path), columns, rows)
     return path.name
 
 
