@@ -71,13 +71,6 @@ class Project:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
-    def training(self, key: str) -> Training:
-        for item in self.trainings:
-            if item.key == key:
-                return item
-        known = ", ".join(t.key for t in self.trainings)
-        raise ProjectError(f"{self.root / PROJECT_FILE}: no training {key!r} (has: {known})")
-
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("root")

@@ -21,7 +21,7 @@ def test_round_trip(tmp_path):
     loaded = load_project(tmp_path)
     assert loaded == project
     assert loaded.class_num == 3
-    assert loaded.training("scm").evaluate is False
+    assert [t.evaluate for t in loaded.trainings] == [True, False]
     assert [p.name for p in tmp_path.iterdir()] == [PROJECT_FILE]
 
 
@@ -48,8 +48,6 @@ def test_bad_fields_are_named(tmp_path, changes, words):
     assert words in str(error.value)
 
 
-def test_missing_file_and_unknown_training(tmp_path):
+def test_missing_file(tmp_path):
     with pytest.raises(ProjectError, match="not found"):
         load_project(tmp_path)
-    with pytest.raises(ProjectError, match="no training 'full'"):
-        _project(tmp_path).training("full")
