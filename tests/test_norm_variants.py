@@ -47,3 +47,54 @@ def test_batch_norm_is_pymic_and_instance_norm_replaces_every_batch_norm(ours, t
 def test_bad_norm_type_names_the_key():
     with pytest.raises(ConfigError, match=r"\[network\] norm_type = 'group_norm': unknown name"):
         PASegUNet2D5(dict(NET2D5, norm_type="group_norm"))
+
+
+def _levels(net, x):
+    """Depth and height of each encoder level's output for input ``x``."""
+    with torch.no_grad():
+        features = net.encoder(x)
+    return [tuple(f.shape[2:4]) for f in features]
+
+
+def test_isotropic_pooling_halves_depth_at_every_level_like_the_original():
+    x = torch.randn(1, 1, 32, 16, 16)
+    pymic = PASegUNet2D5(dict(NET2D5)).eval()
+    iso = PASegUNet2D5(dict(NET2D5, pooling="isotropic")).eval()
+    # PyMIC's UNet2D5 keeps depth through its two in-plane levels; the original pools
+    # (2, 2, 2) at every level
+    assert _levels(pymic, x) == [(32, 16), (32, 8), (32, 4), (16, 2), (8, 1)]
+    assert _levels(iso, x) == [(32, 16), (16, 8), (8, 4), (4, 2), (2, 1)]
+    with torch.no_grad():
+        assert iso(x).shape == (1, 2, 32, 16, 16)
+    # no new parameters: the same weights load into either form once the wrapper's
+    # ``.block`` step is removed from the names
+    state = {k.replace(".block.", "."): v for k, v in iso.state_dict().items()}
+    assert set(state) == set(pymic.state_dict())
+    pymic.load_state_dict(state)
+
+
+def test_depth_pooled_down_is_a_2x2x2_max_pool_of_the_block_output():
+    from pymic_paseg.networks.depth_pooling import DepthPooledDown, DepthUpsampledUp
+    torch.manual_seed(0)
+    net = PASegUNet2D5(dict(NET2D5))
+    block = net.encoder.block0
+    x = torch.randn(2, 1, 8, 12, 12)
+    with torch.no_grad():
+        full, _ = block(x)
+        _, pooled = DepthPooledDown(block)(x)
+    assert torch.equal(pooled, torch.nn.functional.max_pool3d(full, 2))   # brute force
+    # the matching up block receives the half-depth input and returns the skip's depth
+    up = DepthUpsampledUp(net.decoder.up4).eval()
+    net.eval()
+    # a low-resolution input constant along depth must come back as the same slice at
+    # every one of the skip's depths, whatever the interpolation weights
+    low = torch.randn(2, 8, 1, 6, 6).expand(2, 8, 4, 6, 6)
+    with torch.no_grad():
+        out = up(low, full)
+        ref = net.decoder.up4(low[:, :, :1].expand(2, 8, 8, 6, 6), full)
+    assert out.shape == (2, 4, 8, 12, 12) and torch.allclose(out, ref, atol=1e-6)
+
+
+def test_bad_pooling_names_the_key():
+    with pytest.raises(ConfigError, match=r"\[network\] pooling = 'max': unknown name"):
+        PASegUNet2D5(dict(NET2D5, pooling="max"))

@@ -41,6 +41,12 @@ primary_checkpoint   (required for training) stage-1 checkpoint of the primary n
 auxiliary_checkpoint (required for training) stage-1 checkpoint of the auxiliary network
 inference_network    primary                 ``primary``, ``auxiliary`` or ``average``
 monitor_amp          true                    mixed precision for monitors (GPU only)
+monitor_flips        []                      axes (``depth``, ``height``, ``width``) whose
+                                             flips the monitors' logits are averaged over
+monitor_update       refresh                 ``refresh`` (periodic reload, the paper) or
+                                             ``ema`` (mean teacher after every step; the
+                                             interval and source keys are then unused)
+monitor_ema_decay    0.99                    EMA decay in [0, 1)
 ==================== ======================= =============================================
 
 Checkpoints: the primary uses ``ckpt_prefix`` (so ``pymic_test`` tooling finds
@@ -69,7 +75,10 @@ logger = logging.getLogger(__name__)
 SECTION = "noisy_label_learning"
 AUX_SECTION = "network_auxiliary"
 KEYS = ("method_name", "monitor_interval", "monitor_source", "primary_checkpoint",
-        "auxiliary_checkpoint", "inference_network", "monitor_amp") + OBJECTIVE_KEYS
+        "auxiliary_checkpoint", "inference_network", "monitor_amp", "monitor_flips",
+        "monitor_update", "monitor_ema_decay") + OBJECTIVE_KEYS
+#: ``monitor_flips`` names -> tensor dimensions of an (N, C, D, H, W) batch
+FLIP_AXES = {"depth": 2, "height": 3, "width": 4}
 INFERENCE_CHOICES = ("primary", "auxiliary", "average")
 #: the paper refreshes pseudo labels every 20 of 100 epochs.
 DEFAULT_REFRESH_FRACTION = 0.2
@@ -100,6 +109,13 @@ class PASegSCMAgent(PasegSegAgent):
         self.stage1 = {"primary": sec.path("primary_checkpoint", must_exist=True),
                        "auxiliary": sec.path("auxiliary_checkpoint", must_exist=True)}
         self.monitor_amp = sec.bool("monitor_amp", True)
+        flips = sec.str_list("monitor_flips", [])
+        for name in flips:
+            look_up_option(name, FLIP_AXES, where=f"[{SECTION}] monitor_flips")
+        self.monitor_flip_dims = sorted({FLIP_AXES[name] for name in flips})
+        self.monitor_update = sec.choice("monitor_update", ("refresh", "ema"), "refresh")
+        self.ema_decay = sec.float("monitor_ema_decay", 0.99, low=0.0, high=1.0,
+                                   high_open=True)
         self.monitors = None
         #: validation Dice of each network's stage-1 weights (before SCM), if validated
         self.stage1_valid: Optional[Dict[str, float]] = None
@@ -136,13 +152,21 @@ class PASegSCMAgent(PasegSegAgent):
     # ------------------------------------------------------------ monitors
     def _monitors(self) -> Monitors:
         if self.monitors is None:
-            self.monitors = Monitors([m.net for m in self.members], amp=self.monitor_amp)
+            self.monitors = Monitors([m.net for m in self.members], amp=self.monitor_amp,
+                                     flip_dims=self.monitor_flip_dims)
             self.monitors.last_refresh = self.glob_it
             self._sync_monitors()
         return self.monitors
 
     def _maybe_refresh(self) -> None:
         monitors = self._monitors()
+        if self.monitor_update == "ema":
+            if self.glob_it > monitors.last_refresh:   # once per optimiser step
+                self.sync_buffers()
+                monitors.ema_update([m.net for m in self.members], self.ema_decay)
+                monitors.last_refresh = self.glob_it
+                self._sync_monitors()
+            return
         if self.glob_it - monitors.last_refresh < self.interval:
             return
         self.sync_buffers()  # DDP: the ranks' BatchNorm statistics, averaged

@@ -1,4 +1,4 @@
-"""PyMIC's UNet2D5 and UNet with the original PA-Seg code's normalisation.
+"""PyMIC's UNet2D5 and UNet with the original PA-Seg code's normalisation and pooling.
 
 PyMIC 0.6.2's ``UNet2D5`` and ``UNet`` (3D U-Net with ``dimension = 3``) use BatchNorm
 after every convolution. The PA-Seg authors' networks (HiLab-git/PA-Seg
@@ -9,10 +9,14 @@ same ``forward``) with every BatchNorm replaced as ``[network] norm_type`` says:
 * ``norm_type = batch_norm`` (default): PyMIC's network unchanged;
 * ``norm_type = instance_norm``: ``InstanceNorm{2,3}d(C, affine = True)`` (the original).
 
+``PASegUNet2D5`` also reads ``[network] pooling``:
+
+* ``pooling = pymic`` (default): PyMIC's (1, 2, 2) at the levels whose ``conv_dims`` is 2;
+* ``pooling = isotropic``: (2, 2, 2) at every level, as the original
+  (``pymic_paseg/networks/depth_pooling.py``); the input depth must be divisible by 16.
+
 Dropout stays PyMIC's ``dropout`` key: ``dropout = [0, 0, 0, 0, 0]`` for the original.
-Not changed: PyMIC's ReLU (the original: LeakyReLU 0.01) and UNet2D5's pooling (the
-original pools (2, 2, 2) at every level; PyMIC's UNet2D5 pools in-plane only where
-``conv_dims`` is 2).
+Not changed: PyMIC's ReLU (the original: LeakyReLU 0.01).
 """
 from __future__ import annotations
 
@@ -23,10 +27,12 @@ from pymic.net.cnn.unet import UNet
 from pymic.net.cnn.unet2d5 import UNet2D5
 
 from pymic_paseg.config import Section
+from pymic_paseg.networks.depth_pooling import pool_depth_at_2d_levels
 
-__all__ = ["NORM_TYPES", "swap_batch_norm", "PASegUNet2D5", "PASegUNet"]
+__all__ = ["NORM_TYPES", "POOLINGS", "swap_batch_norm", "PASegUNet2D5", "PASegUNet"]
 
 NORM_TYPES = ("batch_norm", "instance_norm")
+POOLINGS = ("pymic", "isotropic")
 _INSTANCE = {nn.BatchNorm1d: nn.InstanceNorm1d, nn.BatchNorm2d: nn.InstanceNorm2d,
              nn.BatchNorm3d: nn.InstanceNorm3d}
 
@@ -50,13 +56,16 @@ def _norm_type(params: Mapping[str, Any]) -> str:
 
 
 class PASegUNet2D5(UNet2D5):
-    """PyMIC's ``UNet2D5`` with ``[network] norm_type`` (see the module docstring)."""
+    """PyMIC's ``UNet2D5`` with ``[network] norm_type`` and ``pooling`` (module docstring)."""
 
     def __init__(self, params):
         norm = _norm_type(params)
+        pooling = Section("network", params).choice("pooling", POOLINGS, "pymic")
         super().__init__(params)
         if norm == "instance_norm":
             swap_batch_norm(self)
+        if pooling == "isotropic":
+            pool_depth_at_2d_levels(self)
 
 
 class PASegUNet(UNet):

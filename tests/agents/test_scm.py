@@ -170,3 +170,55 @@ def test_default_anchored_recipe_without_partial_labels_fails_with_the_key(tmp_p
     text = replaced(make(tmp_path, iter_max=1, iter_valid=1), "recipe = paper\n", "")
     with pytest.raises(ConfigError, match="seed_labels = true needs the expanded partial"):
         PASegSCMAgent(load_config(text, "scm.cfg"), "train")  # before any training
+
+
+def test_monitor_flips_average_the_flipped_logits_and_ema_blends_weights():
+    from pymic_paseg.agents.monitors import Monitors
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv3d(1, 2, 3, padding=1), torch.nn.BatchNorm3d(2),
+                              torch.nn.Conv3d(2, 2, (1, 1, 3), padding=(0, 0, 1)))
+    x = torch.randn(2, 1, 4, 6, 8)
+    plain = Monitors([net], amp=False)
+    tta = Monitors([net], amp=False, flip_dims=[3, 4])
+    copy = plain.copies[0]
+    with torch.no_grad():                                   # brute force: four passes
+        ref = (copy(x) + copy(x.flip(3)).flip(3) + copy(x.flip(4)).flip(4)
+               + copy(x.flip([3, 4])).flip([3, 4])) / 4
+    assert torch.allclose(tta.predict(x)[0], ref, atol=1e-6)
+    assert not torch.allclose(plain.predict(x)[0], ref, atol=1e-3)   # the net is not symmetric
+    # EMA: monitor <- 0.9 monitor + 0.1 net, parameters and running statistics alike
+    before = {k: v.clone() for k, v in copy.state_dict().items()}
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    net.train()(x)                                          # moves BatchNorm's running stats
+    plain.ema_update([net], 0.9)
+    after, source = copy.state_dict(), net.state_dict()
+    for name, value in after.items():
+        if value.dtype.is_floating_point:
+            assert torch.allclose(value, 0.9 * before[name] + 0.1 * source[name]), name
+        else:
+            assert torch.equal(value, source[name]), name
+    assert not any(p.requires_grad for p in copy.parameters())
+
+
+def test_ema_monitors_follow_the_network_every_iteration(tmp_path, load_config):
+    text = make(tmp_path, iter_max=4, iter_valid=4,
+                nll="monitor_update = ema\nmonitor_ema_decay = 0.5\nmonitor_flips = [height]")
+    agent = PASegSCMAgent(load_config(text), "train")
+    agent.run()
+    assert agent.monitors.last_refresh == 4 - 1          # updated before each step but the first
+    assert agent.monitor_flip_dims == [3]
+    net = agent.members[0].net.state_dict()
+    monitor = agent.monitors.copies[0].state_dict()
+    key = next(k for k, v in net.items() if v.dtype.is_floating_point and v.dim() > 1)
+    assert not torch.equal(monitor[key].cpu(), net[key].cpu())   # a blend, not a copy
+
+
+@pytest.mark.parametrize("nll, message", [
+    ("monitor_update = mean", r"monitor_update = 'mean'"),
+    ("monitor_flips = [heigth]", "Did you mean 'height'"),
+    ("monitor_ema_decay = 1", r"monitor_ema_decay = 1")])
+def test_monitor_option_errors_name_the_key(tmp_path, nll, message, load_config):
+    with pytest.raises(ConfigError, match=message):
+        PASegSCMAgent(load_config(make(tmp_path, nll=nll)), "train")
