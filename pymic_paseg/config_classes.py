@@ -21,17 +21,15 @@ cannot be rewritten (``[training] class_weight``, ``loss_class_weight``), raises
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Union
 
 from pymic_paseg.config import ConfigError
+from pymic_paseg.ini_edit import IniEditor
 from pymic_paseg.io_atomic import atomic_write_text
 
 __all__ = ["with_class_count", "write_with_class_count"]
 
-_SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
-_KEY = re.compile(r"^(\s*)([A-Za-z0-9_]+)(\s*[=:]\s*)(.*?)(\s*)$")
 _CLASS_NUM_SECTIONS = ("network", "network_auxiliary")
 _DATASET_KEYS = ("partiallabeltoprobability_class_num", "labeltoprobability_class_num")
 #: keys whose value has one entry per class; refused rather than guessed.
@@ -42,27 +40,18 @@ def with_class_count(text: str, n_classes: int, source: str = "<config>") -> str
     """``text`` with every class-count key set for ``n_classes`` foreground classes."""
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
         raise ValueError(f"n_classes must be an integer >= 1. Got: {n_classes!r}")
-    section, changed, lines = "", 0, []
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        ending = line[len(body):]
-        header = _SECTION.match(body)
-        if header:
-            section = header.group(1).strip().lower()
-            lines.append(line)
-            continue
-        match = _KEY.match(body) if not body.lstrip().startswith(("#", ";")) else None
-        value = _new_value(section, match.group(2).lower(), n_classes, source) if match else None
-        if value is None:
-            lines.append(line)
-            continue
-        changed += 1
-        lines.append(f"{match.group(1)}{match.group(2)}{match.group(3)}{value}{ending}")
+    editor = IniEditor(text, source)
+    changed = 0
+    for section, key in editor.entries():
+        value = _new_value(section, key.lower(), n_classes, source)
+        if value is not None:
+            editor.set(section, key, value)
+            changed += 1
     if not changed:
         raise ConfigError(f"{source}: no key holds the class count ([network] class_num or "
                           "[evaluation] label_list); cannot set it to "
                           f"{n_classes} class(es)")
-    return "".join(lines)
+    return editor.text()
 
 
 def _new_value(section: str, key: str, n_classes: int, source: str) -> Union[str, None]:

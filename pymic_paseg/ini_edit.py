@@ -16,7 +16,8 @@ from typing import Any, List, Optional, Tuple
 __all__ = ["IniEditor", "format_value"]
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
-_KEY = re.compile(r"^([A-Za-z_][\w.]*)\s*=\s*(.*)$")
+#: indentation, key, `` = `` with its spacing (kept on edits), value
+_KEY = re.compile(r"^(\s*)([A-Za-z_][\w.]*)(\s*=\s*)(.*)$")
 
 
 def format_value(value: Any) -> str:
@@ -51,13 +52,24 @@ class IniEditor:
         start, end = self._section_range(section)
         for i in range(start, end):
             match = _KEY.match(self.lines[i])
-            if match and match.group(1).lower() == key.lower():
+            if match and match.group(2).lower() == key.lower():
                 return i
         return None
 
     def has_section(self, section: str) -> bool:
         return any((m := _SECTION.match(line)) and m.group(1).strip().lower() == section.lower()
                    for line in self.lines)
+
+    def entries(self) -> List[Tuple[str, str]]:
+        """Every ``(section, key)`` of the text, in order (section names lower-cased)."""
+        section, found = "", []
+        for line in self.lines:
+            header = _SECTION.match(line)
+            if header:
+                section = header.group(1).strip().lower()
+            elif (match := _KEY.match(line)) and section:
+                found.append((section, match.group(2)))
+        return found
 
     def has(self, section: str, key: str) -> bool:
         """Whether ``[section]`` exists and holds ``key``."""
@@ -67,15 +79,15 @@ class IniEditor:
         index = self._find(section, key)
         if index is None:
             raise KeyError(f"{self.source}: [{section}] has no key {key!r}")
-        return _KEY.match(self.lines[index]).group(2).strip()
+        return _KEY.match(self.lines[index]).group(4).strip()
 
     def set(self, section: str, key: str, value: Any) -> None:
         """Change an existing key's value; ``KeyError`` if the template lacks it."""
         index = self._find(section, key)
         if index is None:
             raise KeyError(f"{self.source}: [{section}] has no key {key!r} to set")
-        name = _KEY.match(self.lines[index]).group(1)
-        self.lines[index] = f"{name} = {format_value(value)}"
+        indent, name, equals, _ = _KEY.match(self.lines[index]).groups()
+        self.lines[index] = f"{indent}{name}{equals}{format_value(value)}"
 
     def add(self, section: str, key: str, value: Any) -> None:
         """Add a key after the section's last key; ``KeyError`` if it exists already."""
