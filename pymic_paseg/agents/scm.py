@@ -43,9 +43,9 @@ inference_network    primary                 ``primary``, ``auxiliary`` or ``ave
 monitor_amp          true                    mixed precision for monitors (GPU only)
 monitor_flips        []                      axes (``depth``, ``height``, ``width``) whose
                                              flips the monitors' logits are averaged over
-monitor_update       refresh                 ``refresh`` (periodic reload, the paper) or
-                                             ``ema`` (mean teacher after every step; the
-                                             interval and source keys are then unused)
+monitor_update       by recipe               ``refresh`` (periodic reload; ``paper``) or
+                                             ``ema`` (mean teacher after every step;
+                                             ``anchored``; interval and source unused)
 monitor_ema_decay    0.99                    EMA decay in [0, 1)
 network_init         stage1                  ``stage1`` (the paper: both networks start from
                                              their stage-1 weights) or ``scratch``: the
@@ -71,6 +71,7 @@ from pymic_paseg.agents.loop import TrainMember
 from pymic_paseg.agents.monitors import MeanSoftmax, Monitors
 from pymic_paseg.config import ConfigError, Section, look_up_option
 from pymic_paseg.deep_supervision import main_output
+from pymic_paseg.objectives.scm import DEFAULT_RECIPE, RECIPES
 from pymic_paseg.objectives.scm import KEYS as OBJECTIVE_KEYS
 from pymic_paseg.objectives.scm import SCMObjective
 
@@ -128,7 +129,14 @@ class PASegSCMAgent(PasegSegAgent):
         for name in flips:
             look_up_option(name, FLIP_AXES, where=f"[{SECTION}] monitor_flips")
         self.monitor_flip_dims = sorted({FLIP_AXES[name] for name in flips})
-        self.monitor_update = sec.choice("monitor_update", ("refresh", "ema"), "refresh")
+        recipe = sec.choice("recipe", tuple(RECIPES), DEFAULT_RECIPE)
+        self.monitor_update = sec.choice("monitor_update", ("refresh", "ema"),
+                                         RECIPES[recipe]["monitor_update"])
+        if self.monitor_update == "ema":
+            unused = [k for k in ("monitor_interval", "monitor_source") if sec.has(k)]
+            if unused:
+                logger.info("[%s] monitor_update = ema: %s unused (the monitors follow their "
+                            "networks after every step)", SECTION, ", ".join(unused))
         self.network_init = sec.choice("network_init", ("stage1", "scratch"), "stage1")
         self.ema_decay = sec.float("monitor_ema_decay", 0.99, low=0.0, high=1.0,
                                    high_open=True)

@@ -27,7 +27,10 @@ Recipes (``[noisy_label_learning] recipe``):
     * ``alpha``, ``beta``: the stage-1 multi-view CRF and variance-minimisation terms
       stay on (same ``[training] MultiViewCRFLoss_*`` / ``VarianceMinimizationLoss_*``
       keys as stage 1);
-    * CE and Dice are the partial (weighted) losses of stage 1.
+    * CE and Dice are the partial (weighted) losses of stage 1;
+    * ``monitor_update = ema`` (read by the agent): the monitors are an exponential
+      moving average of their networks, updated after every step, instead of the
+      paper's periodic reload of the best-validation weights.
 
 Every key may be set alone; the recipe only gives the defaults.
 """
@@ -53,12 +56,14 @@ __all__ = ["RECIPES", "SCMSettings", "SCMObjective", "pseudo_label_targets"]
 
 Terms = Dict[str, torch.Tensor]
 
-#: defaults of each recipe; ``paper`` is the paper's SCM exactly.
+#: defaults of each recipe; ``paper`` is the paper's SCM exactly. ``monitor_update`` is
+#: read by the SCM agent (:mod:`pymic_paseg.agents.scm`), the others by this objective.
 RECIPES: Dict[str, Dict[str, Any]] = {
     "paper": {"pseudo_label": "own", "seed_labels": False, "confidence": 0.0,
-              "pseudo_classes": "all", "alpha": 0.0, "beta": 0.0},
+              "pseudo_classes": "all", "alpha": 0.0, "beta": 0.0, "monitor_update": "refresh"},
     "anchored": {"pseudo_label": "ensemble", "seed_labels": True, "confidence": 0.0,
-                 "pseudo_classes": "foreground", "alpha": 1.0, "beta": 0.1},
+                 "pseudo_classes": "foreground", "alpha": 1.0, "beta": 0.1,
+                 "monitor_update": "ema"},
 }
 DEFAULT_RECIPE = "anchored"
 PSEUDO_LABELS = ("own", "ensemble")

@@ -40,6 +40,7 @@ def make(tmp_path, **kwargs):
 
 def test_smoke_refresh_both_checkpoints_and_resume(tmp_path, caplog, load_config):
     text = make(tmp_path, iter_max=6, iter_valid=3, nll="monitor_interval = 2")
+    assert PASegSCMAgent(load_config(text), "train").monitor_update == "refresh"  # paper
     agent = PASegSCMAgent(load_config(text, "scm.cfg"), "train")
     agent.run()
     scalars = agent._rounds.history[0][2]
@@ -154,7 +155,9 @@ def test_anchored_recipe_on_partial_labels_with_diagnostics(tmp_path, load_confi
     with contextlib.redirect_stdout(io.StringIO()):
         stage1_checkpoints(tmp_path, load_config(text, "scm.cfg"))
     agent = PASegSCMAgent(load_config(text, "scm.cfg"), "train")
+    assert agent.monitor_update == "ema"                    # the anchored recipe's default
     agent.run()
+    assert agent.monitors.last_refresh == 1                 # followed the networks each step
     train, valid = agent._rounds.history[-1][2], agent._rounds.history[-1][3]
     assert {"primary/crf", "primary/vm", "auxiliary/crf"} <= set(train)
     diag = valid["diag"]
