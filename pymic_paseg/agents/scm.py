@@ -47,10 +47,6 @@ monitor_update       by recipe               ``refresh`` (periodic reload; ``pap
                                              ``ema`` (mean teacher after every step;
                                              ``anchored``; interval and source unused)
 monitor_ema_decay    0.99                    EMA decay in [0, 1)
-network_init         stage1                  ``stage1`` (the paper: both networks start from
-                                             their stage-1 weights) or ``scratch``: the
-                                             monitors start from the stage-1 weights, the
-                                             networks from a fresh initialisation
 ==================== ======================= =============================================
 
 Checkpoints: the primary uses ``ckpt_prefix`` (so ``pymic_test`` tooling finds
@@ -81,23 +77,12 @@ SECTION = "noisy_label_learning"
 AUX_SECTION = "network_auxiliary"
 KEYS = ("method_name", "monitor_interval", "monitor_source", "primary_checkpoint",
         "auxiliary_checkpoint", "inference_network", "monitor_amp", "monitor_flips",
-        "monitor_update", "monitor_ema_decay", "network_init") + OBJECTIVE_KEYS
+        "monitor_update", "monitor_ema_decay") + OBJECTIVE_KEYS
 #: ``monitor_flips`` names -> tensor dimensions of an (N, C, D, H, W) batch
 FLIP_AXES = {"depth": 2, "height": 3, "width": 4}
 INFERENCE_CHOICES = ("primary", "auxiliary", "average")
 #: the paper refreshes pseudo labels every 20 of 100 epochs.
 DEFAULT_REFRESH_FRACTION = 0.2
-
-
-def reset_parameters(net: nn.Module) -> int:
-    """PyTorch's default initialisation for every layer of ``net`` that has one (in place,
-    so optimisers keep their parameters); BatchNorm's running statistics are reset too."""
-    count = 0
-    for module in net.modules():
-        if hasattr(module, "reset_parameters") and module is not net:
-            module.reset_parameters()
-            count += 1
-    return count
 
 
 class PASegSCMAgent(PasegSegAgent):
@@ -137,7 +122,6 @@ class PASegSCMAgent(PasegSegAgent):
             if unused:
                 logger.info("[%s] monitor_update = ema: %s unused (the monitors follow their "
                             "networks after every step)", SECTION, ", ".join(unused))
-        self.network_init = sec.choice("network_init", ("stage1", "scratch"), "stage1")
         self.ema_decay = sec.float("monitor_ema_decay", 0.99, low=0.0, high=1.0,
                                    high_open=True)
         self.monitors = None
@@ -209,19 +193,7 @@ class PASegSCMAgent(PasegSegAgent):
 
     # ------------------------------------------------------------ stage-1 reference
     def on_train_start(self, start_it: int) -> None:
-        """Validate the stage-1 weights once, so the log says whether SCM improved on them;
-        with ``network_init = scratch``, then take the monitors from those weights and
-        re-initialise the networks."""
-        self._validate_stage1(start_it)
-        if start_it == 0 and self.network_init == "scratch":
-            self._monitors()
-            for member in self.members:
-                count = reset_parameters(member.module())
-                self._dist().broadcast_module(member.module())   # DDP: rank 0's draw
-                logger.info("%s: %d layers re-initialised (network_init = scratch); its "
-                            "monitor keeps the stage-1 weights", member.name, count)
-
-    def _validate_stage1(self, start_it: int) -> None:
+        """Validate the stage-1 weights once, so the log says whether SCM improved on them."""
         if start_it == 0 and self.stage1_valid is None:
             scalars = self.validate_round()
             if scalars is not None:

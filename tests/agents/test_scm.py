@@ -225,32 +225,3 @@ def test_ema_monitors_follow_the_network_every_iteration(tmp_path, load_config):
 def test_monitor_option_errors_name_the_key(tmp_path, nll, message, load_config):
     with pytest.raises(ConfigError, match=message):
         PASegSCMAgent(load_config(make(tmp_path, nll=nll)), "train")
-
-
-def test_scratch_init_keeps_stage1_weights_in_the_monitors_only(tmp_path, load_config):
-    text = make(tmp_path, iter_max=2, iter_valid=2,
-                nll="network_init = scratch\nmonitor_interval = 100")
-    agent = PASegSCMAgent(load_config(text), "train")
-    agent.run()
-    for member, monitor, path in zip(agent.members, agent.monitors.copies,
-                                     (tmp_path / "primary.pt", tmp_path / "aux.pt")):
-        stage1 = torch.load(path, weights_only=True)["model_state_dict"]
-        kept = monitor.state_dict()
-        assert all(torch.equal(kept[k].cpu(), v) for k, v in stage1.items()), member.name
-        trained = member.net.state_dict()
-        weights = [k for k, v in stage1.items() if v.dtype.is_floating_point and v.dim() > 1]
-        # two Adam steps from the stage-1 weights move each weight by about 2 * lr; a fresh
-        # initialisation is far from them
-        assert all((trained[k].cpu() - stage1[k]).abs().max() > 0.05 for k in weights)
-
-
-def test_reset_parameters_reinitialises_every_layer_in_place():
-    from pymic_paseg.agents.scm import reset_parameters
-    net = torch.nn.Sequential(torch.nn.Conv3d(1, 2, 3), torch.nn.BatchNorm3d(2))
-    weight = net[0].weight
-    with torch.no_grad():
-        net[0].weight.fill_(7.0)
-        net[1].running_mean.fill_(3.0)
-    assert reset_parameters(net) == 2
-    assert net[0].weight is weight and net[0].weight.abs().max() < 7.0
-    assert torch.equal(net[1].running_mean, torch.zeros(2))
