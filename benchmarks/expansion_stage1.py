@@ -7,7 +7,7 @@ each rule (``pymic_run expand --rule R``), trains stage 1 with
 cases and writes one row per test case to ``WORK/dice.csv``::
 
     python benchmarks/expansion_stage1.py run --work /tmp/exp_stage1 --seeds 0 1 2 \
-        --rules paper adaptive
+        --rules paper adaptive [--preset hard]
     python benchmarks/expansion_stage1.py report --work /tmp/exp_stage1
 
 ``report`` prints, per rule, the mean test Dice, and for each other rule against
@@ -47,12 +47,12 @@ def _dice(prediction: np.ndarray, truth: np.ndarray) -> float:
     return float(2.0 * (p & t).sum() / denominator) if denominator else 1.0
 
 
-def _prepare(work: Path, seed: int) -> None:
+def _prepare(work: Path, seed: int, preset: str = "demo") -> None:
     data = work / "demo_data"
     (work / "logs").mkdir(parents=True, exist_ok=True)
     if not (data / "dataset.json").is_file():
         _cli(work, work / "logs" / "data.log",
-             ["demo-data", "demo_data", "--seed", str(seed), "--quiet"])
+             ["demo-data", "demo_data", "--seed", str(seed), "--preset", preset, "--quiet"])
     if not (data / "clicks" / "clicks.csv").is_file():
         _cli(work, work / "logs" / "clicks.log",
              ["clicks", "demo_data", "--csv", "demo_data/train.csv", "--out", "demo_data/clicks",
@@ -96,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             done = {(int(r["seed"]), r["rule"]) for r in csv.DictReader(handle)}
     for seed in args.seeds:
         work = Path(args.work) / f"seed_{seed}"
-        _prepare(work, seed)
+        _prepare(work, seed, args.preset)
         for rule in args.rules:
             if (seed, rule) in done:
                 continue
@@ -149,6 +149,7 @@ def main() -> None:
     run.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     run.add_argument("--rules", nargs="+", default=["paper", "adaptive"])
     run.add_argument("--iterations", type=int, default=400, help="stage-1 iter_max")
+    run.add_argument("--preset", default="demo", help="demo dataset preset (demo, hard)")
     run.set_defaults(func=cmd_run)
     rep = sub.add_parser("report")
     rep.add_argument("--work", required=True)

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
+from pymic_paseg.config_iterations import set_iterations
 from pymic_paseg.ini_edit import IniEditor
 from pymic_paseg.io_atomic import atomic_write_text
 from pymic_paseg.pipeline.runner import Pipeline, PipelineOptions
@@ -62,35 +63,6 @@ class DemoOptions:
     timings: Dict[str, float] = field(default_factory=dict)
 
 
-#: keys whose iteration counts scale with ``--iterations`` (the regularisers' ramp)
-RAMP_KEYS = ("rampup_start", "rampup_end")
-
-
-def iteration_overrides(iterations: int) -> Dict[str, Dict[str, str]]:
-    valid = str(max(1, min(50, iterations)))
-    return {"training": {"iter_max": str(iterations), "iter_valid": valid, "iter_save": valid},
-            "noisy_label_learning": {"monitor_interval": valid}}
-
-
-def set_iterations(editor: IniEditor, iterations: int, name: str) -> None:
-    """``--iterations`` into one config: ``iter_max`` and the validation/save period, SCM's
-    refresh period, and the stage-1 regularisers' ramp scaled by the same factor (a
-    ramp of 100-300 in a 50-iteration run would never switch the CRF and VM terms on)."""
-    factor = iterations / float(editor.get("training", "iter_max"))
-    overrides = iteration_overrides(iterations)
-    if name != "demo_scm":
-        overrides.pop("noisy_label_learning")
-    section = "weakly_supervised_learning"
-    if editor.has_section(section):
-        ramp = {key: str(int(round(float(editor.get(section, key)) * factor)))
-                for key in RAMP_KEYS if editor.has(section, key)}
-        if ramp:
-            overrides[section] = ramp
-    for sec, values in overrides.items():
-        for key, value in values.items():
-            editor.set(sec, key, value)
-
-
 def preset_classes(preset: str) -> int:
     """The number of lesion classes of a demo dataset preset."""
     from pymic_paseg.data.presets import PRESETS
@@ -122,7 +94,7 @@ def copy_configs(out: Path, n_classes: int = 1, iterations: Optional[int] = None
             text = with_class_count(text, n_classes, f"{name}.cfg")
         if iterations is not None:
             editor = IniEditor(text, f"{name}.cfg")
-            set_iterations(editor, iterations, name)
+            set_iterations(editor, iterations)
             text = editor.text()
         atomic_write_text(target / f"{name}.cfg", text)
     return target

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from pymic_paseg.io_atomic import atomic_write_text
+from pymic_paseg.config_iterations import set_iterations
 from pymic_paseg.ini_edit import IniEditor
 from pymic_paseg.project import Training
 
@@ -90,17 +91,7 @@ def _training(ini: IniEditor, key: str, plan: ConfigPlan) -> None:
     ini.add("training", "MultiViewCRFLoss_sigma_in_mm", True)
     ini.add("training", "MultiViewCRFLoss_spacing", plan.spacing_zyx)
     if plan.iterations is not None:
-        old = int(ini.get("training", "iter_max"))
-        every = max(1, min(50, plan.iterations))
-        ini.set("training", "iter_max", plan.iterations)
-        ini.set("training", "iter_valid", every)
-        ini.set("training", "iter_save", every)
-        for section, name in (("weakly_supervised_learning", "rampup_start"),
-                              ("weakly_supervised_learning", "rampup_end")):
-            if ini.has(section, name):
-                ini.set(section, name, round(int(ini.get(section, name)) * plan.iterations / old))
-        if ini.has("noisy_label_learning", "monitor_interval"):
-            ini.set("noisy_label_learning", "monitor_interval", every)
+        set_iterations(ini, plan.iterations)
     ini.set("testing", "output_dir", f"{run_dir(key)}/prediction")
     ini.set("testing", "sliding_window_enable", True)
     ini.add("testing", "sliding_window_size", plan.patch_size)

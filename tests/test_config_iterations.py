@@ -1,4 +1,4 @@
-"""``pymic_run demo --iterations N``: what it writes into the copied configs."""
+"""`--iterations N` (`pymic_paseg.config_iterations`): what demo writes into its configs."""
 import configparser
 
 import pytest
