@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pymic_paseg.agents.rng_state import capture_rng, restore_rng
 from pymic_paseg.config import Section
 from pymic_paseg.deep_supervision import main_output
 
@@ -100,7 +101,17 @@ class TrainingDiagnostics:
         return self._cases
 
     def run(self, nets: Mapping[str, nn.Module]) -> Dict[str, Any]:
-        """Diagnostics of ``nets`` (name -> network), in eval mode, without gradients."""
+        """Diagnostics of ``nets`` (name -> network), in eval mode, without gradients. The
+        random number generators are restored afterwards: reading the cases starts a data
+        loader, which draws from torch's global generator, and would otherwise shift every
+        later dropout mask and augmentation of the training."""
+        state = capture_rng()
+        try:
+            return self._run(nets)
+        finally:
+            restore_rng(state)
+
+    def _run(self, nets: Mapping[str, nn.Module]) -> Dict[str, Any]:
         inferer = self.agent._validation_inferer()
         preds: Dict[str, List[np.ndarray]] = {name: [] for name in nets}
         cases = self._data()
