@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from pymic_paseg.losses import multiview_crf_loss
-from pymic_paseg.losses.multiview_crf import VIEW_AXES
+from pymic_paseg.losses._window_energy import VIEW_AXES
 from pymic_paseg.objectives.stage1 import Stage1Objective, Stage1Settings
 
 
