@@ -1,4 +1,5 @@
-"""What every ``pymic_run`` sub-command shares: the program name, the exit codes, INI reading.
+"""What every ``pymic_run`` sub-command shares: the program name, the exit codes, INI reading,
+running a step inside a project folder.
 
 Torch-free: :mod:`pymic_paseg.cli` and :mod:`pymic_paseg.commands` (and any new
 sub-command module) import these instead of defining their own.
@@ -6,12 +7,14 @@ sub-command module) import these instead of defining their own.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
-from typing import Dict, Type
+from typing import Dict, Iterator, Type, Union
 
 from pymic_paseg.config import ConfigError
 
-__all__ = ["PROG", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "read_ini", "ini_sections"]
+__all__ = ["PROG", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "read_ini", "ini_sections",
+           "working_directory"]
 
 PROG = "pymic_run"
 #: 0 success, 1 the work failed, 2 bad command line or configuration.
@@ -45,3 +48,16 @@ def ini_sections(path: str, error: Type[Exception] = ConfigError) -> Dict[str, D
     """``{section: {key: value}}`` of the INI file ``path`` (see :func:`read_ini`)."""
     parser = read_ini(path, error)
     return {name: dict(parser[name]) for name in parser.sections()}
+
+
+@contextlib.contextmanager
+def working_directory(path: Union[str, "os.PathLike[str]"]) -> Iterator[None]:
+    """Run the body with ``path`` as the current directory (the configs' relative paths
+    are read from there); the previous one is restored afterwards, also on errors.
+    ``contextlib.chdir`` needs Python 3.11."""
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)

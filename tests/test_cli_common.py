@@ -37,3 +37,17 @@ def test_each_problem_names_the_file_in_the_callers_error_type(tmp_path):
 
 def test_exit_codes_are_distinct():
     assert (EXIT_OK, EXIT_FAILED, EXIT_USAGE) == (0, 1, 2)
+
+
+def test_working_directory_restores_the_previous_one_also_on_errors(tmp_path):
+    import os
+
+    import pytest
+
+    from pymic_paseg.cli_common import working_directory
+    before = os.getcwd()
+    with pytest.raises(RuntimeError):
+        with working_directory(tmp_path):
+            assert os.path.samefile(os.getcwd(), tmp_path)
+            raise RuntimeError("inside")
+    assert os.getcwd() == before

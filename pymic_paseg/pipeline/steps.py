@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Sequence, TextIO
 
+from pymic_paseg.cli_common import working_directory
 from pymic_paseg.errors import Interrupted
 
 __all__ = ["PipelineStepError", "StepRunner"]
@@ -42,14 +42,12 @@ def _inside(folder: Path, log: Path) -> Iterator[TextIO]:
     for handler in saved_handlers:
         root.removeHandler(handler)
     root.setLevel(logging.WARNING)
-    cwd = os.getcwd()
     with open(log, "a", encoding="utf-8", buffering=1) as handle:
         try:
-            os.chdir(folder)
-            with contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
+            with working_directory(folder), contextlib.redirect_stdout(handle), \
+                    contextlib.redirect_stderr(handle):
                 yield handle
         finally:
-            os.chdir(cwd)
             for handler in root.handlers[:]:
                 root.removeHandler(handler)
                 handler.close()

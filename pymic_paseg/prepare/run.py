@@ -10,7 +10,6 @@ configs (:mod:`.configs`), ``project.json`` and ``prepare_report.csv``.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from pymic_paseg.annotation.batch import write_rows_csv
+from pymic_paseg.cli_common import working_directory
 from pymic_paseg.annotation.classes import class_table, parse_class_names
 from pymic_paseg.annotation.io_csv import write_csv_annotations
 from pymic_paseg.prepare import cases as checks
@@ -209,7 +209,7 @@ class _Preparer:
         from pymic_paseg.cli import build_parser
         from pymic_paseg.commands import expansion_settings
         from pymic_paseg.expansion.runner import ClickSource, ExpansionJob, run_expansion
-        with _chdir(self.root):
+        with working_directory(self.root):
             quiet = [] if self.opt.progress else ["--quiet"]
             args = build_parser().parse_args(["expand", *expand_args, *quiet])
             params, class_num = expansion_settings(args)
@@ -260,16 +260,6 @@ class _Preparer:
     def _write_report(self) -> None:
         _csv(self.root / REPORT_FILE, ["case", "split", "step", "problem"],
              [[b.case, b.split, b.step, b.problem] for b in self.bad])
-
-
-@contextlib.contextmanager
-def _chdir(path: Path):
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
 
 
 def prepare_project(options: PrepareOptions) -> PrepareResult:
