@@ -50,7 +50,7 @@ from pymic_paseg.losses.multiview_crf import MultiViewCRFLoss
 from pymic_paseg.losses.partial_ce import partial_ce_loss
 from pymic_paseg.losses.partial_dice import partial_dice_loss
 from pymic_paseg.losses.variance import VarianceMinimizationLoss
-from pymic_paseg.transforms.valid_region import valid_mask_from_label
+from pymic_paseg.objectives.image_context import image_context
 
 __all__ = ["RECIPES", "SCMSettings", "SCMObjective", "pseudo_label_targets"]
 
@@ -202,12 +202,7 @@ class SCMObjective:
         """Terms of each network (``loss`` is what is back-propagated)."""
         s = self.settings
         seeds = self._seeds(batch)
-        mask = valid_mask_from_label(batch.get("data", {}).get("label"))
-        reg_inputs = {"image": batch["image"]}
-        if batch.get("data", {}).get("spacing") is not None:  # MultiViewCRFLoss_spacing = image
-            reg_inputs["spacing"] = batch["data"]["spacing"]
-        if mask is not None:
-            reg_inputs["valid_mask"] = mask.to(batch["image"].device)
+        reg_inputs = image_context(batch)
         ensemble = s.pseudo_label == "ensemble"
         targets: Dict[int, Tuple[torch.Tensor, Optional[torch.Tensor]]] = {}
         result = []

@@ -35,15 +35,16 @@ names; the agent logs each with its weight.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import torch
 from pymic.util.ramps import get_rampup_ratio
 
 from pymic_paseg import losses
 from pymic_paseg.config import Section, look_up_option
+from pymic_paseg.deep_supervision import main_output
+from pymic_paseg.objectives.image_context import image_context
 from pymic_paseg.transforms.oracle_label import oracle_volume_from_label
-from pymic_paseg.transforms.valid_region import valid_mask_from_label
 
 __all__ = ["SECTION", "KEYS", "EXTRA_LOSSES", "RAMPUP_MODES", "PSUP_WEIGHTS",
            "DEFAULT_RAMPUP_FRACTION", "rampup_ratio", "Stage1Settings", "Stage1Objective"]
@@ -157,15 +158,9 @@ class Stage1Objective:
         if "pixel_weight" not in batch:
             raise ValueError(PARTIAL_LABEL_HINT)
         inputs: Dict[str, Any] = {"prediction": outputs, "ground_truth": batch["label_prob"],
-                                  "pixel_weight": batch["pixel_weight"], "image": batch["image"]}
-        data = batch.get("data", {})
-        if data.get("spacing") is not None:   # voxel size from the image header (PyMIC)
-            inputs["spacing"] = data["spacing"]
-        mask: Optional[torch.Tensor] = valid_mask_from_label(data.get("label"))
-        if mask is not None:
-            inputs["valid_mask"] = mask.to(batch["image"].device)
-        head = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-        volume = oracle_volume_from_label(data.get("label"), head.shape[1])
+                                  "pixel_weight": batch["pixel_weight"], **image_context(batch)}
+        label = batch.get("data", {}).get("label")
+        volume = oracle_volume_from_label(label, main_output(outputs).shape[1])
         if volume is not None:   # dense label carried by OracleLabel: the true volume
             inputs["target_volume"] = volume.to(batch["image"].device)
         return {name: loss(inputs) for name, loss in self.losses.items()}
