@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
-from typing import Any, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 
 __all__ = ["ConfigError", "Section", "look_up_option", "REQUIRED"]
 
@@ -229,6 +229,14 @@ class Section:
                 self._in_range(x, low, None, low_open, False) for x in numbers):
             raise self.fail(key, value, rule)
         return numbers
+
+    def float_or_list(self, key: str, default: Any = REQUIRED, *, length: int,
+                      low: Optional[float] = None, low_open: bool = False
+                      ) -> Union[float, List[float]]:
+        """One number, or a list of ``length`` numbers (e.g. one per axis), as written."""
+        if isinstance(self.raw(key, default), (list, tuple)):
+            return self.float_list(key, default, length=length, low=low, low_open=low_open)
+        return self.float(key, default, low=low, low_open=low_open)
 
     def int_list(self, key: str, default: Any = REQUIRED, *, length: Optional[int] = None,
                  low: Optional[int] = None) -> List[int]:

@@ -92,3 +92,16 @@ def test_an_infinite_crf_sigma_fails_at_construction_not_at_the_first_forward():
     for key in ("spatial_sigma", "intensity_sigma"):
         with pytest.raises(ConfigError, match=rf"(?i)MultiViewCRFLoss_{key} = inf"):
             MultiViewCRFLoss({f"multiviewcrfloss_{key}": "inf"})
+
+
+def test_float_or_list_keeps_the_form_written_and_checks_each_number():
+    import pytest
+
+    from pymic_paseg.config import ConfigError, Section
+    sec = Section("training", {"a": 2.5, "b": [1, 2, 3], "c": [1, 2], "d": [1, -2, 3]})
+    assert sec.float_or_list("a", length=3, low=0) == 2.5
+    assert sec.float_or_list("b", length=3, low=0) == [1.0, 2.0, 3.0]
+    assert sec.float_or_list("e", 6.0, length=3) == 6.0
+    for key in ("c", "d"):
+        with pytest.raises(ConfigError, match=rf"\[training\] {key} = "):
+            sec.float_or_list(key, length=3, low=0)

@@ -48,7 +48,7 @@ def per_axis(name: str, value: Sequence, spatial: int, kind: type) -> List:
 
 
 def window_radii(radius: Union[int, Sequence[int]], spatial: int,
-           spacing: Optional[List[float]]) -> List[int]:
+                 spacing: Optional[List[float]]) -> List[int]:
     if isinstance(radius, bool) or not isinstance(radius, (int, Sequence)):
         raise TypeError(f"radius: expected an int or a sequence of ints. Got: {radius!r}")
     if isinstance(radius, int):
@@ -71,8 +71,8 @@ def window_radii(radius: Union[int, Sequence[int]], spatial: int,
     return radii
 
 
-def views_and_weights(views: Sequence[str],
-                       view_weights: Optional[Sequence[float]]) -> Tuple[List[str], List[float]]:
+def views_and_weights(views: Sequence[str], view_weights: Optional[Sequence[float]]
+                      ) -> Tuple[List[str], List[float]]:
     if isinstance(views, str) or len(views) == 0:
         raise ValueError(f"views: expected a non-empty list of {', '.join(VIEWS)}. "
                          f"Got: {views!r}")

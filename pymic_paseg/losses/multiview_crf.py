@@ -196,10 +196,8 @@ class MultiViewCRFLoss(nn.Module):
                 raise cfg.fail(key("radius"), self.radius, "at least one radius must be >= 1")
         else:
             self.radius = cfg.int(key("radius"), 5, low=1)
-        self.spatial_sigma: Union[float, List[float]] = (
-            cfg.float_list(key("spatial_sigma"), length=3, low=0, low_open=True)
-            if isinstance(cfg.raw(key("spatial_sigma"), 6.0), (list, tuple))
-            else cfg.float(key("spatial_sigma"), 6.0, low=0, low_open=True))
+        self.spatial_sigma = cfg.float_or_list(key("spatial_sigma"), 6.0, length=3, low=0,
+                                               low_open=True)
         self.intensity_sigma = cfg.float(key("intensity_sigma"), 0.1, low=0, low_open=True)
         self.views = [look_up_option(v, VIEWS, where=f"[training] {key('views')}")
                       for v in cfg.str_list(key("views"), list(VIEWS))]
@@ -230,9 +228,8 @@ class MultiViewCRFLoss(nn.Module):
         self.radius_mm: Optional[List[float]] = None
         if cfg.has(key("radius_mm")):
             raw = cfg.raw(key("radius_mm"))
-            self.radius_mm = (cfg.float_list(key("radius_mm"), length=3, low=0, low_open=True)
-                              if isinstance(raw, (list, tuple))
-                              else [cfg.float(key("radius_mm"), low=0, low_open=True)] * 3)
+            radius_mm = cfg.float_or_list(key("radius_mm"), length=3, low=0, low_open=True)
+            self.radius_mm = radius_mm if isinstance(radius_mm, list) else [radius_mm] * 3
             if not in_mm:
                 raise cfg.fail(key("radius_mm"), raw, f"needs {key('sigma_in_mm')} = True")
             if cfg.has(key("radius")):
