@@ -54,7 +54,10 @@ class TrainingPlan:
     iter_max: int
     prediction_dir: Optional[Path]
     latest: Optional[int]
+    #: ``logs/train_<key>.done`` (the iteration where the training returned)
     done_marker: Path
+    #: ``logs/test_<key>.done`` (the checkpoint iteration the predictions come from)
+    test_marker: Path
 
     @property
     def finished(self) -> bool:
@@ -89,7 +92,8 @@ def plan_training(project: Project, training: Training) -> TrainingPlan:
                         ckpt_dir=ckpt_dir, prefix=prefix, iter_max=iter_max,
                         prediction_dir=project.root / output if output else None,
                         latest=read_pointer(str(ckpt_dir), prefix, "latest"),
-                        done_marker=project.root / "logs" / f"train_{training.key}.done")
+                        done_marker=project.root / "logs" / f"train_{training.key}.done",
+                        test_marker=project.root / "logs" / f"test_{training.key}.done")
 
 
 def plan_trainings(project: Project, stages: Sequence[int] = STAGES) -> List[TrainingPlan]:

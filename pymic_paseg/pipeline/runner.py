@@ -85,7 +85,7 @@ class Pipeline:
         atomic_write_text(plan.done_marker, f"{latest}\n")
 
     def _tested(self, plan: TrainingPlan) -> bool:
-        marker = self.root / "logs" / f"test_{plan.training.key}.done"
+        marker = plan.test_marker
         if not marker.is_file() or marker.read_text().strip() != str(plan.latest):
             return False
         if self.project.eval_pairs_csv and plan.prediction_dir is not None:
@@ -102,8 +102,7 @@ class Pipeline:
         if self.project.test_csv:
             args += ["--test_csv", self.project.test_csv]
         self.runner.command(f"test_{plan.training.key}", args)
-        atomic_write_text(self.root / "logs" / f"test_{plan.training.key}.done",
-                          f"{plan.latest}\n")
+        atomic_write_text(plan.test_marker, f"{plan.latest}\n")
 
     # ------------------------------------------------------------ whole run
     def _say(self, index: int, total: int, text: str) -> None:
@@ -167,8 +166,8 @@ def project_report_inputs(project: Project):
     plans = plan_trainings(project)
     items = []
     for plan in plans:
-        marker = project.root / "logs" / f"test_{plan.training.key}.done"
-        scored = plan.training.evaluate and plan.prediction_dir is not None and marker.is_file()
+        scored = plan.training.evaluate and plan.prediction_dir is not None \
+            and plan.test_marker.is_file()
         items.append(ReportItem(plan.training.key, plan.training.title, plan.ckpt_dir,
                                 plan.prefix, plan.prediction_dir if scored else None))
     pairs = project.path(project.eval_pairs_csv) if project.eval_pairs_csv else None
