@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from pymic_paseg.agents.pointers import read_pointer
+from pymic_paseg.cli_common import read_ini
 from pymic_paseg.project import Project, ProjectError, Training
 
 __all__ = ["TrainingPlan", "plan_training", "plan_trainings", "read_config", "STAGES"]
@@ -22,16 +23,9 @@ STAGES = (1, 2)
 
 
 def read_config(path: Path) -> configparser.ConfigParser:
-    """The INI file as configparser reads it (keys lower-case, as PyMIC's parser)."""
-    parser = configparser.ConfigParser()
-    if not path.is_file():
-        raise ProjectError(f"config file not found: {path}")
-    try:
-        parser.read(path, encoding="utf-8")
-    except configparser.Error as error:
-        raise ProjectError(f"{path}: not a valid INI file: {' '.join(str(error).split())}") \
-            from None
-    return parser
+    """The INI file as configparser reads it (keys lower-case, as PyMIC's parser); any
+    problem is a :class:`ProjectError` naming the file (:func:`~pymic_paseg.cli_common.read_ini`)."""
+    return read_ini(str(path), ProjectError)
 
 
 def _get(parser: configparser.ConfigParser, path: Path, section: str, key: str,
