@@ -123,7 +123,8 @@ class DemoPipeline:
         self.opt.timings = self.runner.timings
         self.n_classes = preset_classes(options.preset)
         copy_configs(self.out, self.n_classes, options.iterations)
-        self.project = demo_project(self.out, options.with_full, self.n_classes)
+        #: built by :meth:`build_data`, once the dataset's manifest names the classes
+        self.project: Optional[Project] = None
 
     def run_cli(self, step: str, args: Sequence[str]) -> None:
         """``pymic_run ARGS`` in this process, in ``OUT``, logged to ``logs/STEP.log``."""
@@ -141,6 +142,7 @@ class DemoPipeline:
         if not (data / "clicks" / "clicks.csv").is_file():
             self.run_cli("clicks", ["clicks", DATA, "--csv", f"{DATA}/train.csv",
                                     "--out", f"{DATA}/clicks", "--seed", str(self.opt.seed)])
+        self.project = demo_project(self.out, self.opt.with_full, self.n_classes)
 
     def prepare_data(self) -> None:
         """Dataset, clicks and expanded partial labels (what ``reproduce`` needs first)."""
@@ -149,7 +151,6 @@ class DemoPipeline:
 
     def run(self) -> Path:
         self.build_data()
-        self.project = demo_project(self.out, self.opt.with_full, self.n_classes)  # its labels
         save_project(self.project)
         pipeline = Pipeline(self.project, PipelineOptions(device=self.opt.device),
                             runner=self.runner)
