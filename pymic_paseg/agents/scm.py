@@ -67,7 +67,7 @@ from pymic_paseg.agents.loop import TrainMember
 from pymic_paseg.agents.monitors import MeanSoftmax, Monitors
 from pymic_paseg.config import ConfigError, Section, look_up_option
 from pymic_paseg.deep_supervision import main_output
-from pymic_paseg.objectives.scm import DEFAULT_RECIPE, RECIPES
+from pymic_paseg.objectives.scm import RECIPES
 from pymic_paseg.objectives.scm import KEYS as OBJECTIVE_KEYS
 from pymic_paseg.objectives.scm import SCMObjective
 
@@ -114,7 +114,7 @@ class PASegSCMAgent(PasegSegAgent):
         for name in flips:
             look_up_option(name, FLIP_AXES, where=f"[{SECTION}] monitor_flips")
         self.monitor_flip_dims = sorted({FLIP_AXES[name] for name in flips})
-        recipe = sec.choice("recipe", tuple(RECIPES), DEFAULT_RECIPE)
+        recipe = self.objective.settings.recipe   # read and checked by the objective
         self.monitor_update = sec.choice("monitor_update", ("refresh", "ema"),
                                          RECIPES[recipe]["monitor_update"])
         if self.monitor_update == "ema":

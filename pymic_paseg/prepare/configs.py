@@ -23,9 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from pymic_paseg.io_atomic import atomic_write_text
 from pymic_paseg.config_iterations import set_iterations
 from pymic_paseg.ini_edit import IniEditor
+from pymic_paseg.io_atomic import atomic_write_text
 from pymic_paseg.project import Training
 
 __all__ = ["ConfigPlan", "write_configs", "TRAININGS", "DATA_DIR"]

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from pymic_paseg.annotation.batch import write_rows_csv
-from pymic_paseg.cli_common import working_directory
 from pymic_paseg.annotation.classes import class_table, parse_class_names
 from pymic_paseg.annotation.io_csv import write_csv_annotations
+from pymic_paseg.cli_common import working_directory
 from pymic_paseg.prepare import cases as checks
 from pymic_paseg.prepare.configs import DATA_DIR, ConfigPlan, write_configs
 from pymic_paseg.prepare.discover import Inputs, discover, image_ending
