@@ -8,7 +8,9 @@ binary task (classes ``{1: name}``) gives the same figures as PyMIC's ``label_li
 * :func:`evaluate_case`: one case -> one row per class;
 * :func:`case_summary`: those rows -> one flat dict (``dice``, ``assd``: the mean over
   classes; ``dice_<k>``, ``assd_<k>`` per class when there are several);
-* :func:`check_label_values`: a label map holds only background and the known classes.
+* :func:`check_label_values`: a label map holds only background and the known classes;
+* :func:`boundary_errors`: where a binary segmentation's errors lie, near the true
+  surface or away from it.
 
 A ground truth or a segmentation with a value that is not a known class raises
 ``ValueError`` naming the file: it is never scored as if it were binary.
@@ -20,7 +22,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 import numpy as np
 
 __all__ = ["METRICS", "Classes", "as_classes", "check_label_values", "evaluate_case",
-           "case_summary"]
+           "case_summary", "boundary_errors"]
 
 #: the metrics reported for each class.
 METRICS = ("dice", "assd")
@@ -97,3 +99,29 @@ def case_summary(rows: Sequence[Mapping[str, object]],
         for row in rows:
             out.update({f"{m}_{row['class']}": float(row[m]) for m in metrics})
     return out
+
+
+def boundary_errors(segmentation: np.ndarray, truth: np.ndarray,
+                    width: float = 1.0) -> Dict[str, int]:
+    """Error voxels of a binary segmentation (``!= 0`` is foreground), and how many lie
+    within ``width`` voxels of the true object: a false positive whose distance to the
+    nearest true foreground voxel is ``<= width``, a false negative whose distance to the
+    nearest true background voxel is ``<= width`` (Euclidean, in voxels).
+
+    Returns ``{"fp", "fn", "fp_near", "fn_near", "true_volume", "volume"}``. An object
+    whose errors are all "near" differs from the truth only in a shell ``width`` voxels
+    thick around its surface (``docs/scm.md``, where the demo's errors are)."""
+    from scipy import ndimage
+    seg, gt = np.asarray(segmentation) != 0, np.asarray(truth) != 0
+    if seg.shape != gt.shape:
+        raise ValueError(f"segmentation and ground truth must have the same shape. Got: "
+                         f"{seg.shape} and {gt.shape}")
+    fp, fn = seg & ~gt, gt & ~seg
+    # distance_transform_edt: distance of each non-zero voxel to the nearest zero voxel
+    to_truth = ndimage.distance_transform_edt(~gt) if gt.any() else np.full(gt.shape, np.inf)
+    to_background = ndimage.distance_transform_edt(gt) if (~gt).any() \
+        else np.full(gt.shape, np.inf)
+    return {"fp": int(fp.sum()), "fn": int(fn.sum()),
+            "fp_near": int((fp & (to_truth <= width)).sum()),
+            "fn_near": int((fn & (to_background <= width)).sum()),
+            "true_volume": int(gt.sum()), "volume": int(seg.sum())}

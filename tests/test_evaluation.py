@@ -4,7 +4,8 @@ import pytest
 
 from pymic_paseg.config import ConfigError
 from pymic_paseg.config_classes import with_class_count
-from pymic_paseg.evaluation import as_classes, case_summary, check_label_values, evaluate_case
+from pymic_paseg.evaluation import (as_classes, boundary_errors, case_summary, check_label_values,
+                                    evaluate_case)
 
 
 def _volumes():
@@ -127,3 +128,39 @@ def test_demo_report_scores_each_class_of_the_dataset(tmp_path, labels):
         assert rows[0]["dice"] == pytest.approx(0.8, abs=1e-5)
         assert rows[1]["dice"] == pytest.approx(0.8, abs=1e-5)
         assert "| method | bright | 0.800" in table and "| method | dark |" in table
+
+
+def _brute_boundary_errors(seg, gt, width):
+    """Each error voxel's distance to the other side, by checking every voxel pair."""
+    coords = np.argwhere(np.ones(gt.shape, bool)).astype(float)
+    flat_gt = gt.reshape(-1)
+
+    def nearest(index, inside):
+        d = np.sqrt(((coords[inside] - coords[index]) ** 2).sum(1))
+        return d.min() if len(d) else np.inf
+    fp = (seg & ~gt).reshape(-1)
+    fn = (gt & ~seg).reshape(-1)
+    fp_near = sum(nearest(i, flat_gt) <= width for i in np.flatnonzero(fp))
+    fn_near = sum(nearest(i, ~flat_gt) <= width for i in np.flatnonzero(fn))
+    return {"fp": int(fp.sum()), "fn": int(fn.sum()), "fp_near": int(fp_near),
+            "fn_near": int(fn_near), "true_volume": int(gt.sum()), "volume": int(seg.sum())}
+
+
+@pytest.mark.parametrize("width", [1.0, 1.5, 2.0])
+def test_boundary_errors_match_brute_force(width):
+    rng = np.random.default_rng(3)
+    z, y, x = np.mgrid[:6, :7, :8]
+    gt = (z - 3) ** 2 + (y - 3) ** 2 + (x - 4) ** 2 <= 5
+    seg = (gt ^ (rng.random(gt.shape) < 0.15)).astype(np.uint8) * 2   # any non-zero value
+    got = boundary_errors(seg, gt.astype(np.uint8), width)
+    assert got == _brute_boundary_errors(seg != 0, gt, width)
+    assert got["fp"] > got["fp_near"] > 0 and got["fn"] > 0   # both kinds occur
+
+
+def test_boundary_errors_empty_truth_and_shape_mismatch():
+    seg = np.zeros((3, 4, 4), np.uint8)
+    seg[1, 1, 1] = 1
+    assert boundary_errors(seg, np.zeros_like(seg)) == {
+        "fp": 1, "fn": 0, "fp_near": 0, "fn_near": 0, "true_volume": 0, "volume": 1}
+    with pytest.raises(ValueError, match="same shape"):
+        boundary_errors(seg, np.zeros((3, 4, 5), np.uint8))
